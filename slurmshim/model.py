@@ -386,3 +386,30 @@ class Partition:
     @property
     def total_cpus(self) -> int:
         return self.cpus_per_node * self.nodes
+
+
+@dataclass
+class NodeStatus:
+    """One node as sinfo and `scontrol show node` see it.  Local backend: a virtual node on this
+    machine; Batch backend: capacity slots derived from the compute environments."""
+
+    name: str
+    partitions: tuple[str, ...]
+    state: str = "idle"                  # base state, long lower-case: idle, allocated, mixed, down, drained, ...
+    flags: str = ""                      # sinfo suffix characters: "~" powered down (cloud), "#" powering up, "*" not responding
+    cpus_total: int = 1
+    cpus_alloc: int = 0
+    mem_total: int = 1024                # MiB
+    mem_alloc: int = 0
+    mem_free: int | None = None          # MiB, None = unknown
+    cpu_load: float | None = None
+    gres: str = "(null)"
+    gres_used: str = ""
+    features: str = "(null)"
+    arch: str = "x86_64"
+    os: str = "Linux"
+    boot_time: float | None = None
+    reason: str | None = None
+    weight: int = 1
+    addr: str = ""
+    hostname: str = ""
