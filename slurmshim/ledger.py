@@ -1,0 +1,414 @@
+"""The job ledger: numeric Slurm job ids <-> backend ids, specs, states, steps and history, in
+SQLite under the state directory.  WAL mode plus a busy timeout and `BEGIN IMMEDIATE` around id
+allocation make concurrent `sbatch` processes safe: each gets a distinct id and none fails.
+
+Array jobs follow Slurm's record model: the array's *meta record* (job_id = array id,
+array_task_id NULL) holds the indices still pending; a task is split off into its own record when
+it starts or changes on its own.  Task raw ids are reserved as a block at submit time (see
+runtime.descriptor.raw_id_for) so that both backends know a task's SLURM_JOB_ID up front.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from .model import JobRecord, JobSpec, JobState, StepRecord
+
+SCHEMA_VERSION = 1
+
+# Columns of the jobs table, in JobRecord field order (spec is not a column).
+_JOB_COLUMNS = (
+    "job_id", "name", "user", "uid", "partition", "account", "qos", "state", "reason",
+    "array_job_id", "array_task_id", "array_pending", "array_throttle", "hold", "priority", "nice",
+    "num_nodes", "num_cpus", "num_tasks", "time_limit", "submit_time", "eligible_time",
+    "start_time", "end_time", "exit_code", "exit_signal", "derived_exit_code", "node_list",
+    "restarts", "cancelled_by", "dependency", "work_dir", "command", "stdout_path", "stderr_path",
+    "stdin_path", "comment", "backend", "backend_id", "spec_id",
+)
+_SELECT = "SELECT " + ",".join(_JOB_COLUMNS) + " FROM jobs"
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS specs (
+        spec_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        spec TEXT NOT NULL,
+        script BLOB NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS jobs (
+        job_id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL DEFAULT '', user TEXT NOT NULL DEFAULT '', uid INTEGER NOT NULL DEFAULT 0,
+        partition TEXT NOT NULL DEFAULT '', account TEXT, qos TEXT,
+        state TEXT NOT NULL, reason TEXT NOT NULL DEFAULT 'None',
+        array_job_id INTEGER, array_task_id INTEGER, array_pending TEXT, array_throttle INTEGER,
+        hold TEXT, priority INTEGER NOT NULL DEFAULT 1, nice INTEGER NOT NULL DEFAULT 0,
+        num_nodes INTEGER NOT NULL DEFAULT 1, num_cpus INTEGER NOT NULL DEFAULT 1,
+        num_tasks INTEGER NOT NULL DEFAULT 1, time_limit INTEGER,
+        submit_time REAL NOT NULL, eligible_time REAL, start_time REAL, end_time REAL,
+        exit_code INTEGER NOT NULL DEFAULT 0, exit_signal INTEGER NOT NULL DEFAULT 0,
+        derived_exit_code INTEGER NOT NULL DEFAULT 0, node_list TEXT NOT NULL DEFAULT '',
+        restarts INTEGER NOT NULL DEFAULT 0, cancelled_by INTEGER, dependency TEXT,
+        work_dir TEXT NOT NULL DEFAULT '', command TEXT NOT NULL DEFAULT '',
+        stdout_path TEXT NOT NULL DEFAULT '', stderr_path TEXT NOT NULL DEFAULT '',
+        stdin_path TEXT NOT NULL DEFAULT '/dev/null', comment TEXT,
+        backend TEXT NOT NULL DEFAULT 'local', backend_id TEXT, spec_id INTEGER,
+        active INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX IF NOT EXISTS jobs_active ON jobs(active, job_id);
+    CREATE INDEX IF NOT EXISTS jobs_array ON jobs(array_job_id);
+    CREATE INDEX IF NOT EXISTS jobs_end ON jobs(end_time);
+    CREATE INDEX IF NOT EXISTS jobs_name ON jobs(name, user);
+    CREATE TABLE IF NOT EXISTS steps (
+        job_id INTEGER NOT NULL, step_id TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL, exit_code INTEGER NOT NULL DEFAULT 0,
+        exit_signal INTEGER NOT NULL DEFAULT 0, start_time REAL, end_time REAL,
+        num_cpus INTEGER NOT NULL DEFAULT 1, num_tasks INTEGER NOT NULL DEFAULT 1,
+        num_nodes INTEGER NOT NULL DEFAULT 1, node_list TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (job_id, step_id)
+    );
+    CREATE TABLE IF NOT EXISTS history (
+        job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, record TEXT NOT NULL,
+        PRIMARY KEY (job_id, attempt)
+    );
+    CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+}
+
+
+# ---------------------------------------------------------------- index-list storage
+
+def pack_indices(indices: Sequence[int]) -> str:
+    """Compact storage of sorted ints as `a-b,c` runs (arrays can have 100,000 tasks)."""
+    out: list[str] = []
+    it = iter(indices)
+    try:
+        start = prev = next(it)
+    except StopIteration:
+        return ""
+    for i in it:
+        if i == prev + 1:
+            prev = i
+            continue
+        out.append(f"{start}-{prev}" if prev != start else str(start))
+        start = prev = i
+    out.append(f"{start}-{prev}" if prev != start else str(start))
+    return ",".join(out)
+
+
+def unpack_indices(text: str | None) -> tuple[int, ...]:
+    if not text:
+        return ()
+    out: list[int] = []
+    for part in text.split(","):
+        a, _, b = part.partition("-")
+        if b:
+            out.extend(range(int(a), int(b) + 1))
+        else:
+            out.append(int(a))
+    return tuple(out)
+
+
+def _row_to_record(row: Sequence) -> JobRecord:
+    d = dict(zip(_JOB_COLUMNS, row))
+    d["state"] = JobState(d["state"])
+    d["array_pending"] = unpack_indices(d["array_pending"])
+    return JobRecord(**d)
+
+
+def _record_values(rec: JobRecord) -> list:
+    vals = []
+    for col in _JOB_COLUMNS:
+        v = getattr(rec, col)
+        if col == "state":
+            v = rec.state.value
+        elif col == "array_pending":
+            v = pack_indices(rec.array_pending) if rec.array_pending else None
+        vals.append(v)
+    return vals
+
+
+class Ledger:
+    """SQLite-backed job store.  One instance per command invocation; safe across processes."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(self.path), timeout=60, isolation_level=None,
+                                  check_same_thread=False)
+        self.db.execute("PRAGMA busy_timeout = 60000")
+        self._migrate()
+
+    # -- schema ----------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(f"ledger {self.path} has schema {version}, newer than this "
+                               f"slurmshim ({SCHEMA_VERSION}); upgrade slurmshim")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        with self.transaction():  # concurrent first runs: one migrates, the others wait
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            for v in range(version + 1, SCHEMA_VERSION + 1):
+                for stmt in _MIGRATIONS[v].split(";"):
+                    if stmt.strip():
+                        self.db.execute(stmt)
+                self.db.execute(f"PRAGMA user_version = {v}")
+
+    def close(self) -> None:
+        self.db.close()
+
+    class _Tx:
+        def __init__(self, db: sqlite3.Connection):
+            self.db = db
+
+        def __enter__(self):
+            self.db.execute("BEGIN IMMEDIATE")
+            return self.db
+
+        def __exit__(self, exc_type, exc, tb):
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+            return False
+
+    def transaction(self) -> "Ledger._Tx":
+        """An immediate (write-locked) transaction: `with ledger.transaction(): ...`."""
+        return Ledger._Tx(self.db)
+
+    # -- ids -------------------------------------------------------------------------------
+    def _allocate(self, count: int) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key='next_job_id'").fetchone()
+        first = int(row[0]) if row else 1
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('next_job_id', ?)",
+                        (str(first + count),))
+        return first
+
+    def peek_next_id(self) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key='next_job_id'").fetchone()
+        return int(row[0]) if row else 1
+
+    def consume_id(self) -> int:
+        """Take one id without creating a job (`sbatch --test-only` consumes an id, as Slurm)."""
+        with self.transaction():
+            return self._allocate(1)
+
+    # -- writing jobs ----------------------------------------------------------------------
+    def submit(self, rec: JobRecord, spec: JobSpec, id_block: int = 1) -> JobRecord:
+        """Store a new job (or array meta record): allocates `id_block` consecutive ids (the
+        job id first), saves the spec and script, inserts the record.  Returns it with its id."""
+        spec_json = json.dumps(_spec_without_script(spec), separators=(",", ":"))
+        with self.transaction():
+            rec.job_id = self._allocate(max(1, id_block))
+            if rec.array_job_id is not None:
+                rec.array_job_id = rec.job_id
+            cur = self.db.execute("INSERT INTO specs(spec, script) VALUES(?, ?)",
+                                  (spec_json, spec.script.encode("utf-8", "surrogateescape")))
+            rec.spec_id = cur.lastrowid
+            self._insert(rec)
+        rec.spec = spec
+        return rec
+
+    def _insert(self, rec: JobRecord) -> None:
+        cols = ",".join(_JOB_COLUMNS) + ",active"
+        marks = ",".join("?" * (len(_JOB_COLUMNS) + 1))
+        self.db.execute(f"INSERT INTO jobs({cols}) VALUES({marks})",
+                        _record_values(rec) + [0 if rec.state.is_terminal else 1])
+
+    def save(self, rec: JobRecord) -> None:
+        """Write every column of an existing record (callers hold the record they read)."""
+        sets = ",".join(f"{c}=?" for c in _JOB_COLUMNS[1:]) + ",active=?"
+        vals = _record_values(rec)[1:] + [0 if rec.state.is_terminal else 1, rec.job_id]
+        self.db.execute(f"UPDATE jobs SET {sets} WHERE job_id=?", vals)
+
+    def update(self, job_id: int, **fields) -> None:
+        """Update some columns of one record."""
+        if not fields:
+            return
+        if "state" in fields:
+            st = JobState(fields["state"])
+            fields["state"] = st.value
+            fields["active"] = 0 if st.is_terminal else 1
+        if "array_pending" in fields:
+            fields["array_pending"] = pack_indices(fields["array_pending"]) or None
+        sets = ",".join(f"{k}=?" for k in fields)
+        self.db.execute(f"UPDATE jobs SET {sets} WHERE job_id=?", [*fields.values(), job_id])
+
+    def split_array_task(self, meta: JobRecord, index: int, raw_id: int) -> JobRecord:
+        """Split task `index` off the array meta record into its own record with `raw_id`.
+        When it is the last pending index the meta record itself becomes the task (Slurm keeps
+        the array id for the last task).  Call inside a transaction; returns the task record."""
+        pending = tuple(i for i in meta.array_pending if i != index)
+        if not pending or raw_id == meta.job_id:
+            meta.array_pending = ()
+            meta.array_task_id = index
+            self.save(meta)
+            return meta
+        meta.array_pending = pending
+        self.update(meta.job_id, array_pending=pending)
+        task = JobRecord(**{f: getattr(meta, f) for f in _JOB_COLUMNS})
+        task.job_id = raw_id
+        task.array_task_id = index
+        task.array_pending = ()
+        self._insert(task)
+        return task
+
+    def remove_pending_indices(self, meta: JobRecord, indices: Iterable[int]) -> None:
+        """Drop pending array tasks that never ran (Slurm forgets them entirely)."""
+        drop = set(indices)
+        meta.array_pending = tuple(i for i in meta.array_pending if i not in drop)
+        self.update(meta.job_id, array_pending=meta.array_pending)
+
+    def add_history(self, rec: JobRecord) -> None:
+        """Keep a copy of a record before it is requeued (sacct -D shows earlier attempts)."""
+        data = {c: getattr(rec, c) for c in _JOB_COLUMNS}
+        data["state"] = rec.state.value
+        data["array_pending"] = list(rec.array_pending)
+        self.db.execute("INSERT OR REPLACE INTO history(job_id, attempt, record) VALUES(?,?,?)",
+                        (rec.job_id, rec.restarts, json.dumps(data)))
+
+    # -- reading jobs ----------------------------------------------------------------------
+    def get(self, job_id: int) -> JobRecord | None:
+        row = self.db.execute(_SELECT + " WHERE job_id=?", (job_id,)).fetchone()
+        return _row_to_record(row) if row else None
+
+    def get_many(self, job_ids: Iterable[int]) -> list[JobRecord]:
+        ids = sorted(set(job_ids))
+        out: list[JobRecord] = []
+        for chunk in _chunks(ids, 500):
+            marks = ",".join("?" * len(chunk))
+            out.extend(_row_to_record(r) for r in
+                       self.db.execute(_SELECT + f" WHERE job_id IN ({marks})", chunk))
+        return out
+
+    def array_records(self, array_job_id: int) -> list[JobRecord]:
+        return [_row_to_record(r) for r in self.db.execute(
+            _SELECT + " WHERE array_job_id=? ORDER BY job_id", (array_job_id,))]
+
+    def active(self, backend: str | None = None) -> list[JobRecord]:
+        """Every job that is not finished yet."""
+        if backend is None:
+            rows = self.db.execute(_SELECT + " WHERE active=1 ORDER BY job_id")
+        else:
+            rows = self.db.execute(_SELECT + " WHERE active=1 AND backend=? ORDER BY job_id",
+                                   (backend,))
+        return [_row_to_record(r) for r in rows]
+
+    def visible(self, min_job_age: float, now: float | None = None) -> list[JobRecord]:
+        """What the controller still shows (squeue, scontrol): active jobs plus finished ones
+        that ended less than MinJobAge seconds ago."""
+        now = time.time() if now is None else now
+        rows = self.db.execute(
+            _SELECT + " WHERE active=1 OR end_time >= ? ORDER BY job_id", (now - min_job_age,))
+        return [_row_to_record(r) for r in rows]
+
+    def all(self, since: float | None = None) -> list[JobRecord]:
+        """Every record (sacct), optionally only those submitted or ended since a time."""
+        if since is None:
+            rows = self.db.execute(_SELECT + " ORDER BY job_id")
+        else:
+            rows = self.db.execute(
+                _SELECT + " WHERE active=1 OR end_time >= ? OR submit_time >= ? ORDER BY job_id",
+                (since, since))
+        return [_row_to_record(r) for r in rows]
+
+    def iter_names(self, name: str, user: str) -> Iterator[JobRecord]:
+        for r in self.db.execute(_SELECT + " WHERE name=? AND user=? ORDER BY job_id", (name, user)):
+            yield _row_to_record(r)
+
+    def load_spec(self, rec: JobRecord) -> JobSpec:
+        if rec.spec is None:
+            row = self.db.execute("SELECT spec, script FROM specs WHERE spec_id=?",
+                                  (rec.spec_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no spec for job {rec.job_id}")
+            spec = JobSpec.from_dict(json.loads(row[0]))
+            spec.script = bytes(row[1]).decode("utf-8", "surrogateescape")
+            rec.spec = spec
+        return rec.spec
+
+    def history(self, job_ids: Iterable[int]) -> dict[int, list[JobRecord]]:
+        out: dict[int, list[JobRecord]] = {}
+        for chunk in _chunks(sorted(set(job_ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            for jid, rec in self.db.execute(
+                    f"SELECT job_id, record FROM history WHERE job_id IN ({marks}) "
+                    "ORDER BY job_id, attempt", chunk):
+                d = json.loads(rec)
+                d["state"] = JobState(d["state"])
+                d["array_pending"] = tuple(d["array_pending"])
+                out.setdefault(jid, []).append(JobRecord(**d))
+        return out
+
+    # -- steps -----------------------------------------------------------------------------
+    def save_step(self, step: StepRecord) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO steps(job_id, step_id, name, state, exit_code, exit_signal,"
+            " start_time, end_time, num_cpus, num_tasks, num_nodes, node_list)"
+            " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+            (step.job_id, step.step_id, step.name, step.state.value, step.exit_code,
+             step.exit_signal, step.start_time, step.end_time, step.num_cpus, step.num_tasks,
+             step.num_nodes, step.node_list))
+
+    def steps(self, job_ids: Iterable[int]) -> dict[int, list[StepRecord]]:
+        out: dict[int, list[StepRecord]] = {}
+        for chunk in _chunks(sorted(set(job_ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                    "SELECT job_id, step_id, name, state, exit_code, exit_signal, start_time,"
+                    " end_time, num_cpus, num_tasks, num_nodes, node_list FROM steps"
+                    f" WHERE job_id IN ({marks})", chunk):
+                st = StepRecord(row[0], row[1], row[2], JobState(row[3]), *row[4:])
+                out.setdefault(st.job_id, []).append(st)
+        for lst in out.values():
+            lst.sort(key=_step_order)
+        return out
+
+    def delete_steps(self, job_id: int) -> None:
+        self.db.execute("DELETE FROM steps WHERE job_id=?", (job_id,))
+
+    # -- key/value cache (backend caches, e.g. registered job definitions) -----------------
+    def kv_get(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM kv WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def kv_set(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO kv(key, value) VALUES(?, ?)", (key, value))
+
+    # -- maintenance -----------------------------------------------------------------------
+    def purge(self, older_than: float) -> int:
+        """Forget finished jobs that ended before `older_than` (sacct purge policy)."""
+        with self.transaction():
+            ids = [r[0] for r in self.db.execute(
+                "SELECT job_id FROM jobs WHERE active=0 AND end_time < ?", (older_than,))]
+            for chunk in _chunks(ids, 500):
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(f"DELETE FROM jobs WHERE job_id IN ({marks})", chunk)
+                self.db.execute(f"DELETE FROM steps WHERE job_id IN ({marks})", chunk)
+                self.db.execute(f"DELETE FROM history WHERE job_id IN ({marks})", chunk)
+            self.db.execute("DELETE FROM specs WHERE spec_id NOT IN (SELECT spec_id FROM jobs"
+                            " WHERE spec_id IS NOT NULL)")
+        return len(ids)
+
+
+def _step_order(step: StepRecord) -> tuple:
+    order = {"batch": (0, 0), "extern": (1, 0)}
+    if step.step_id in order:
+        return order[step.step_id]
+    try:
+        return (2, int(step.step_id))
+    except ValueError:
+        return (3, step.step_id)
+
+
+def _chunks(seq: Sequence, n: int) -> Iterator[Sequence]:
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]
+
+
+def _spec_without_script(spec: JobSpec) -> dict:
+    d = spec.to_dict()
+    d["script"] = ""
+    return d
