@@ -1,0 +1,389 @@
+"""The local backend: jobs run as processes on this machine, like a one-partition Slurm cluster.
+
+There is no daemon.  A *scheduling pass* (under a file lock) starts every pending job that fits,
+and sets Slurm's pending reasons on the others; it runs after each submit, release, update,
+cancel and job end, and a small *waker* process runs it at the next time-based event (`--begin`,
+`after:+minutes`).  Each started job gets a detached *runner* (backends/local_runner.py) that
+supervises it: time limit, signals, exit status, steps, and the ledger update at the end.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
+
+from ..errors import SubmitError
+from ..model import INFINITE, JobRecord, JobSpec, JobState, NodeStatus, Partition
+from ..scheduling import NEVER, WAITING, NodeUse, place, priority_key
+
+if TYPE_CHECKING:
+    from ..controller import Controller
+
+
+# ---------------------------------------------------------------- process identity
+
+def proc_start_ticks(pid: int) -> str | None:
+    """The process start time from /proc (clock ticks since boot): with the pid it identifies a
+    process across pid reuse and reboots."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    rest = data[data.rfind(b")") + 2:].split()
+    return rest[19].decode() if len(rest) > 19 else None
+
+
+def boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            return fh.read().strip()
+    except OSError:
+        return "noboot"
+
+
+def runner_token(pid: int) -> str:
+    return f"{pid}:{proc_start_ticks(pid)}:{boot_id()}"
+
+
+def runner_alive(token: str | None) -> bool:
+    """Is the runner named by a ledger backend_id still alive (same pid, start time, boot)?"""
+    if not token:
+        return False
+    try:
+        pid_s, ticks, boot = token.split(":", 2)
+        pid = int(pid_s)
+    except ValueError:
+        return False
+    if boot != boot_id():
+        return False
+    return proc_start_ticks(pid) == ticks
+
+
+def runner_pid(token: str | None) -> int | None:
+    try:
+        return int((token or "").split(":", 1)[0])
+    except ValueError:
+        return None
+
+
+class LocalBackend:
+    name = "local"
+
+    # -- contract ---------------------------------------------------------------------------
+    def validate(self, ctl: "Controller", spec: JobSpec, part: Partition) -> list[str]:
+        if spec.resources.gpu_type and part.gpu_types and spec.resources.gpu_type not in part.gpu_types:
+            raise SubmitError("Requested node configuration is not available")
+        return []
+
+    def submit(self, ctl: "Controller", rec: JobRecord, spec: JobSpec, part: Partition) -> None:
+        self.schedule(ctl)
+
+    def kick(self, ctl: "Controller") -> None:
+        self.schedule(ctl)
+
+    def refresh(self, ctl: "Controller", recs: list[JobRecord]) -> None:
+        """Find jobs whose runner died (killed, machine rebooted): they end NODE_FAIL."""
+        now = time.time()
+        dead = [r for r in recs if r.state in (JobState.RUNNING, JobState.COMPLETING,
+                                               JobState.CONFIGURING)
+                and r.backend_id and not runner_alive(r.backend_id)
+                and now - (r.start_time or now) > 2.0]
+        if not dead:
+            return
+        with ctl.ledger.transaction():
+            for r in dead:
+                fresh = ctl.ledger.get(r.job_id)
+                if fresh is None or fresh.state.is_terminal or fresh.backend_id != r.backend_id:
+                    continue
+                if not runner_alive(fresh.backend_id):
+                    ctl.ledger.update(r.job_id, state=JobState.NODE_FAIL, reason="NodeFail",
+                                      end_time=now, exit_code=0, exit_signal=0)
+                    r.state = JobState.NODE_FAIL
+        self.schedule(ctl)
+
+    def cancel(self, ctl: "Controller", recs: list[JobRecord], signum: int, *,
+               batch_only: bool = False, full: bool = False, requeue: bool = False) -> None:
+        """SIGKILL (plain scancel) and requeue ask the runner to stop the job (it sends SIGTERM,
+        waits KillWait, then SIGKILL, and records the end).  Other signals go straight to the
+        job's processes: the steps (default), the batch shell only (-b) or everything (-f)."""
+        from .local_runner import deliver_signal
+        for rec in recs:
+            if rec.state == JobState.PENDING and not rec.backend_id:
+                continue
+            pid = runner_pid(rec.backend_id)
+            if signum == signal.SIGKILL or requeue:
+                if pid and runner_alive(rec.backend_id):
+                    try:
+                        os.kill(pid, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass
+                continue
+            deliver_signal(ctl.spool_dir(rec.job_id), signum, batch_only=batch_only, full=full)
+
+    def node_statuses(self, ctl: "Controller", part: Partition) -> list[NodeStatus]:
+        use = self._usage(ctl, ctl.ledger.active("local"))
+        out = []
+        for name in part.node_names:
+            u = use.get(name) or NodeUse()
+            if u.cpus == 0 and u.jobs == 0:
+                state = "idle"
+            elif u.cpus >= part.cpus_per_node or u.exclusive:
+                state = "allocated"
+            else:
+                state = "mixed"
+            gres = f"gpu:{part.gpus_per_node}" if part.gpus_per_node else "(null)"
+            out.append(NodeStatus(
+                name=name, partitions=(part.name,), state=state, cpus_total=part.cpus_per_node,
+                cpus_alloc=part.cpus_per_node if u.exclusive else u.cpus,
+                mem_total=part.mem_per_node, mem_alloc=u.mem, gres=gres,
+                gres_used=f"gpu:{u.gpus}" if part.gpus_per_node else "",
+                cpu_load=_loadavg(), mem_free=_mem_free(), hostname=_hostname(),
+                addr=_hostname(), boot_time=_boot_time()))
+        return out
+
+    # -- scheduling pass ---------------------------------------------------------------------
+    @contextmanager
+    def _lock(self, ctl: "Controller") -> Iterator[None]:
+        ctl.state_dir.mkdir(parents=True, exist_ok=True)
+        with open(ctl.state_dir / "sched.lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _usage(self, ctl: "Controller", active: list[JobRecord]) -> dict[str, NodeUse]:
+        use: dict[str, NodeUse] = {}
+        for rec in active:
+            if rec.state not in (JobState.RUNNING, JobState.COMPLETING, JobState.CONFIGURING):
+                continue
+            part = ctl.partition_of(rec)
+            if part is None:
+                continue
+            spec = ctl.load_spec(rec)
+            req = ctl.request_of(spec, part)
+            from ..slurm.hostlist import expand
+            for node in expand(rec.node_list) if rec.node_list else []:
+                u = use.setdefault(node, NodeUse())
+                u.cpus += req.cpus
+                u.mem += req.mem
+                u.gpus += req.gpus
+                u.jobs += 1
+                u.exclusive = u.exclusive or req.exclusive
+        return use
+
+    def schedule(self, ctl: "Controller") -> list[int]:
+        """One pass: start what fits, set reasons on the rest.  Returns the started raw ids."""
+        started: list[tuple[int, int | None]] = []
+        with self._lock(ctl):
+            now = time.time()
+            with ctl.ledger.transaction():
+                active = ctl.ledger.active("local")
+                use = self._usage(ctl, active)
+                pending = sorted((r for r in active if r.state == JobState.PENDING),
+                                 key=priority_key)
+                running_tasks: dict[int, int] = {}
+                for r in active:
+                    if r.array_job_id is not None and r.array_task_id is not None and \
+                            r.state != JobState.PENDING:
+                        running_tasks[r.array_job_id] = running_tasks.get(r.array_job_id, 0) + 1
+                blocked_parts: set[str] = set()
+                wake: float | None = None
+                for rec in pending:
+                    reason, when = self._blocker(ctl, rec, now)
+                    if when is not None:
+                        wake = when if wake is None else min(wake, when)
+                    if reason is not None:
+                        self._set_reason(ctl, rec, reason)
+                        continue
+                    part = ctl.partition_of(rec)
+                    if part is None:
+                        self._set_reason(ctl, rec, "PartitionDown")
+                        continue
+                    spec = ctl.load_spec(rec)
+                    req = ctl.request_of(spec, part)
+                    if rec.is_array_meta:
+                        reason = self._start_array_tasks(ctl, rec, spec, part, req, use,
+                                                         running_tasks, now, started)
+                    else:
+                        nodes = place(req, part, use)
+                        if nodes is None:
+                            reason = "Priority" if part.name in blocked_parts else "Resources"
+                        else:
+                            self._start(ctl, rec, nodes, req, use, now)
+                            started.append((rec.job_id, None))
+                    if reason:
+                        self._set_reason(ctl, rec, reason)
+                        if reason in ("Resources", "Priority"):
+                            blocked_parts.add(part.name)
+            self._arm_waker(ctl, wake)
+        for job_id, _ in started:
+            self._spawn_runner(ctl, job_id)
+        return [j for j, _ in started]
+
+    def _blocker(self, ctl: "Controller", rec: JobRecord, now: float) -> tuple[str | None, float | None]:
+        """Why a pending job may not start yet (hold, begin time, dependency, limits), and
+        when to look again for time-based reasons."""
+        if rec.hold:
+            return ("JobHeldAdmin" if rec.hold == "admin" else "JobHeldUser"), None
+        spec = ctl.load_spec(rec)
+        if spec.begin_time and spec.begin_time > now:
+            return "BeginTime", spec.begin_time
+        if rec.reason == "BeginTime" and rec.restarts and rec.eligible_time is None:
+            # A requeued job waits a moment before it is eligible again, as in Slurm.
+            if now - rec.submit_time < 1.0:
+                return "BeginTime", rec.submit_time + 1.0
+        if spec.dependency is not None:
+            status, _terms = ctl.dependency_state(rec, now)
+            if status == NEVER:
+                if spec.kill_on_invalid_dep:
+                    ctl.ledger.update(rec.job_id, state=JobState.CANCELLED,
+                                      reason="DependencyNeverSatisfied", end_time=now)
+                    return "DependencyNeverSatisfied", None
+                return "DependencyNeverSatisfied", None
+            if status == WAITING:
+                wake = self._after_minutes_wake(ctl, spec, now)
+                return "Dependency", wake
+        part = ctl.partition_of(rec)
+        if part is not None:
+            if part.state != "UP":
+                return "PartitionInactive" if part.state == "INACTIVE" else "PartitionDown", None
+            if (part.max_time not in (None, INFINITE) and rec.time_limit not in (None, INFINITE)
+                    and rec.time_limit > part.max_time):
+                return "PartitionTimeLimit", None
+        return None, None
+
+    @staticmethod
+    def _after_minutes_wake(ctl: "Controller", spec: JobSpec, now: float) -> float | None:
+        wake = None
+        for term in spec.dependency.terms if spec.dependency else ():
+            if term.minutes and term.job_id is not None:
+                for t in ctl.ledger.array_records(term.job_id) or [ctl.ledger.get(term.job_id)]:
+                    base = (t.start_time if term.kind == "after" else t.end_time) if t else None
+                    if base:
+                        at = base + term.minutes * 60
+                        if at > now:
+                            wake = at if wake is None else min(wake, at)
+        return wake
+
+    def _start_array_tasks(self, ctl, meta, spec, part, req, use, running_tasks, now, started):
+        from ..runtime.descriptor import raw_id_for
+        indices = list(spec.array.indices) if spec.array else []
+        throttle = meta.array_throttle
+        reason = None
+        for idx in list(meta.array_pending):
+            if throttle and running_tasks.get(meta.job_id, 0) >= throttle:
+                return "JobArrayTaskLimit"
+            nodes = place(req, part, use)
+            if nodes is None:
+                return "Resources"
+            raw = raw_id_for(meta.job_id, indices, indices.index(idx))
+            task = ctl.ledger.split_array_task(meta, idx, raw)
+            self._start(ctl, task, nodes, req, use, now)
+            started.append((task.job_id, idx))
+            running_tasks[meta.job_id] = running_tasks.get(meta.job_id, 0) + 1
+            if task.job_id == meta.job_id:
+                return None
+        return reason
+
+    def _start(self, ctl, rec: JobRecord, nodes: list[str], req, use, now: float) -> None:
+        from ..slurm.hostlist import compress
+        for n in nodes:
+            u = use.setdefault(n, NodeUse())
+            u.cpus += req.cpus
+            u.mem += req.mem
+            u.gpus += req.gpus
+            u.jobs += 1
+            u.exclusive = u.exclusive or req.exclusive
+        ctl.ledger.update(rec.job_id, state=JobState.RUNNING, reason="None", start_time=now,
+                          eligible_time=rec.eligible_time or now, node_list=compress(nodes),
+                          end_time=None, backend_id=None)
+
+    @staticmethod
+    def _set_reason(ctl: "Controller", rec: JobRecord, reason: str) -> None:
+        if rec.reason != reason:
+            ctl.ledger.update(rec.job_id, reason=reason)
+
+    # -- processes ---------------------------------------------------------------------------
+    def _spawn_runner(self, ctl: "Controller", job_id: int) -> None:
+        spool = ctl.spool_dir(job_id)
+        spool.mkdir(parents=True, exist_ok=True)
+        log = open(spool / "runner.log", "ab")
+        try:
+            subprocess.Popen(
+                [sys.executable, "-m", "slurmshim.backends.local_runner", str(ctl.state_dir),
+                 str(job_id)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                close_fds=True, env=_runner_env(ctl))
+        finally:
+            log.close()
+
+    def _arm_waker(self, ctl: "Controller", wake: float | None) -> None:
+        """Make sure a scheduling pass runs at `wake` (one sleeping process, the earliest)."""
+        if wake is None:
+            return
+        key = "local:waker"
+        cur = ctl.ledger.kv_get(key)
+        if cur:
+            at_s, _, token = cur.partition("|")
+            try:
+                if float(at_s) <= wake + 0.5 and runner_alive(token):
+                    return
+            except ValueError:
+                pass
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "slurmshim.backends.local_runner", "--wake",
+             str(ctl.state_dir), repr(wake)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, close_fds=True, env=_runner_env(ctl))
+        ctl.ledger.kv_set(key, f"{wake}|{runner_token(proc.pid)}")
+
+
+def _runner_env(ctl: "Controller") -> dict[str, str]:
+    env = dict(os.environ)
+    env["SLURMSHIM_STATE_DIR"] = str(ctl.state_dir)
+    if ctl.config.path:
+        env["SLURMSHIM_CONF"] = ctl.config.path
+    pkg_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def _loadavg() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
+def _mem_free() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return None
+
+
+def _hostname() -> str:
+    import socket
+    return socket.gethostname().split(".")[0]
+
+
+def _boot_time() -> float | None:
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("btime"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return None

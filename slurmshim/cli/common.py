@@ -1,0 +1,44 @@
+"""What every Slurm command's entry point shares: Slurm-style error printing and exit codes,
+no tracebacks (unless SLURMSHIM_DEBUG=1), quiet exit on a closed pipe or Ctrl-C."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Callable
+
+from ..errors import SlurmError
+
+
+def error_exit_code(default: int = 1) -> int:
+    """Slurm's clients exit with SLURM_EXIT_ERROR when it is set, else 1."""
+    try:
+        return int(os.environ["SLURM_EXIT_ERROR"])
+    except (KeyError, ValueError):
+        return default
+
+
+def run_main(prog: str, run: Callable[[list[str]], int], argv: list[str] | None = None) -> None:
+    """Call run(argv) and turn every outcome into an exit status."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        code = run(args)
+        sys.stdout.flush()
+    except SlurmError as exc:
+        sys.stdout.flush()
+        sys.stderr.write(exc.render(prog))
+        code = exc.exit_code if exc.exit_code != 1 else error_exit_code()
+    except KeyboardInterrupt:
+        code = 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        code = 0
+    except Exception as exc:  # never a traceback for the user
+        if os.environ.get("SLURMSHIM_DEBUG"):
+            raise
+        first = (str(exc).splitlines() or [""])[0]
+        sys.stderr.write(f"{prog}: error: internal error: {type(exc).__name__}: {first}\n")
+        code = error_exit_code()
+    sys.exit(code)
