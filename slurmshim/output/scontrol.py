@@ -86,69 +86,15 @@ def _user_text(name: str, uid: int) -> str:
 # --------------------------------------------------------------------------- stdio patterns
 
 def expand_stdio(pattern: str | None, *, job_id: int, array_job_id: int | None,
-                 array_task_id: int | None, job_name: str, user: str, work_dir: str,
-                 node: str = "") -> str:
-    """slurm_expand_job_stdio_fields: the path scontrol shows for StdOut/StdErr/StdIn.
-    Relative paths are made absolute against WorkDir; `%A %a %j %J %u %x %N %n %t %s %%` with an
-    optional zero-pad width (`%4j`).  A meta record expands %a to 4294967294, as Slurm does."""
+                 array_task_id: int | None, job_name: str, user: str, work_dir: str) -> str:
+    """slurm_expand_job_stdio_fields: the path scontrol shows for StdOut/StdErr/StdIn (relative
+    paths under WorkDir; a meta record expands %a to 4294967294, as Slurm does)."""
     if not pattern:
         return ""
-    out = []
-    if work_dir and not pattern.startswith("/"):
-        out.append(work_dir if work_dir.endswith("/") else work_dir + "/")
-    if "\\" in pattern:
-        out.append(pattern.replace("\\", ""))
-        return "".join(out)
-    task = NO_VAL if array_task_id is None else array_task_id
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c != "%" or i + 1 >= n:
-            out.append(c)
-            i += 1
-            continue
-        j = i + 1
-        if pattern[j] == "%":
-            out.append("%")
-            i = j + 1
-            continue
-        pad = 0
-        k = j
-        while k < n and pattern[k].isdigit():
-            k += 1
-        if k > j:
-            pad = min(int(pattern[j:k]), 10)
-        if k >= n:
-            out.append(pattern[i:])
-            break
-        w = pattern[k]
-        val: str | None
-        if w == "A":
-            val = str(array_job_id if array_job_id is not None else job_id)
-        elif w == "a":
-            val = str(task)
-        elif w == "j":
-            val = str(job_id)
-        elif w == "J":
-            val = str(job_id)
-        elif w == "u":
-            val = user
-        elif w == "x":
-            val = job_name
-        elif w in ("N", "n"):
-            val = node if w == "N" else "0"
-        elif w in ("t", "s"):
-            val = "0"
-        else:
-            val = None
-        if val is None:
-            out.append(pattern[i:k + 1])
-        else:
-            if pad and val.isdigit():
-                val = val.zfill(pad)
-            out.append(val)
-        i = k + 1
-    return "".join(out)
+    from ..slurm.filenames import expand_pattern
+    return expand_pattern(pattern, job_id=job_id, array_job_id=array_job_id,
+                          array_task_id=array_task_id, user=user, job_name=job_name,
+                          work_dir=work_dir or None)
 
 
 # --------------------------------------------------------------------------- show job
@@ -205,43 +151,29 @@ def _gpu_tres(count: int, gpu_type: str | None) -> str:
 
 
 def default_dependency_text(record: JobRecord, spec: JobSpec | None) -> str | None:
-    """What `Dependency=` shows when the caller did not work it out: the terms of a job still
-    pending on them marked `(unfulfilled)` (or `(failed)` for DependencyNeverSatisfied),
-    else `(null)`.  The controller knows better; pass `dependency_text` when it can."""
-    if not record.dependency or record.state != JobState.PENDING:
+    """What `Dependency=` shows when the caller did not work it out: for a job still pending,
+    every term of its dependency as `(unfulfilled)` (`(failed)` when the reason is
+    DependencyNeverSatisfied); otherwise None (`(null)`: Slurm drops satisfied terms).  The
+    CLI passes a better text built from the targets' states."""
+    if record.state != JobState.PENDING:
         return None
-    if record.reason not in ("Dependency", "DependencyNeverSatisfied", "None", "JobHeldUser",
-                             "JobHeldAdmin"):
-        return None
-    mark = "(failed)" if record.reason == "DependencyNeverSatisfied" else "(unfulfilled)"
     dep = spec.dependency if spec is not None else None
-    if dep is not None and dep.terms:
-        sep = "?" if dep.any_of else ","
-        items = []
-        for t in dep.terms:
-            if t.kind == "singleton":
-                items.append(f"singleton{mark}")
-                continue
-            jid = f"{t.job_id}" if t.task is None else f"{t.job_id}_{t.task}"
-            extra = f"+{t.minutes}" if t.minutes else ""
-            items.append(f"{t.kind}:{jid}{extra}{mark}")
-        return sep.join(items)
-    # no parsed spec: mark each comma/question-mark separated item of the original text
-    text = record.dependency
-    sep = "?" if "?" in text else ","
-    out = []
-    for item in text.split(sep):
-        kind, _, ids = item.partition(":")
-        if not ids:
-            out.append(f"{item}{mark}")
-            continue
-        for jid in ids.split(":"):
-            out.append(f"{kind}:{jid}{mark}")
-    return sep.join(out)
+    if dep is None and record.dependency:
+        from ..slurm.dependency import parse_dependency
+        try:
+            dep = parse_dependency(record.dependency)
+        except ValueError:
+            return None
+    if dep is None or not dep.terms:
+        return None
+    from ..slurm.dependency import format_dependency
+    failed = record.reason == "DependencyNeverSatisfied"
+    text = format_dependency(dep, (lambda t: False) if failed else None, empty="")
+    return text or None
 
 
 def show_job(record: JobRecord, spec: JobSpec | None = None, *, now: float,
-             oneliner: bool = False, dependency_text: str | None | Ellipsis = ...,  # type: ignore[valid-type]
+             oneliner: bool = False, dependency_text: Any = ...,
              partition: Partition | None = None, task_id: int | None = None,
              group_name: str | None = None, track_wckey: bool = False,
              details: bool = False) -> str:
