@@ -27,7 +27,7 @@ and the slurmdbd job query), reproduced here:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..errors import SlurmError
@@ -134,6 +134,7 @@ class Context:
     expand_patterns: bool = False         # --expand-patterns
     user_name: Callable[[int], str | None] | None = None   # uid -> name (JSON kill_request_user)
     group_name: Callable[[int], str | None] | None = None  # gid -> name (Group)
+    default_mem: Callable[[JobRecord], int | None] | None = None  # MiB when the spec has none
 
 
 # ============================================================================ rows
@@ -251,16 +252,18 @@ def _started(job: JobRecord) -> bool:
     return job.start_time is not None
 
 
-def _mem_mb(job: JobRecord) -> int | None:
-    """The job's requested memory in MiB (TRES mem), from its spec."""
+def _mem_mb(job: JobRecord, ctx: Context | None = None) -> int | None:
+    """The job's requested memory in MiB (TRES mem): from its spec, else the partition default
+    the context knows (DefMemPerCPU x CPUs, or the whole node)."""
     spec = job.spec
-    if spec is None:
-        return None
-    r = spec.resources
-    if r.mem_per_node is not None:
-        return r.mem_per_node * max(1, job.num_nodes)
-    if r.mem_per_cpu is not None:
-        return r.mem_per_cpu * max(1, job.num_cpus)
+    if spec is not None:
+        r = spec.resources
+        if r.mem_per_node:
+            return r.mem_per_node * max(1, job.num_nodes)
+        if r.mem_per_cpu is not None:
+            return r.mem_per_cpu * max(1, job.num_cpus)
+    if ctx is not None and ctx.default_mem is not None:
+        return ctx.default_mem(job)
     return None
 
 
@@ -290,8 +293,10 @@ def _tres_string(items: Mapping[str, int | None], ctx: Context | None) -> str:
     return ",".join(out)
 
 
-def _job_tres(job: JobRecord, billing: bool = True) -> dict[str, int | None]:
-    d: dict[str, int | None] = {"cpu": job.num_cpus, "mem": _mem_mb(job), "node": job.num_nodes}
+def _job_tres(job: JobRecord, ctx: Context | None = None,
+              billing: bool = True) -> dict[str, int | None]:
+    d: dict[str, int | None] = {"cpu": job.num_cpus, "mem": _mem_mb(job, ctx),
+                                "node": job.num_nodes}
     if billing:
         d["billing"] = job.num_cpus
     g = _gpus(job)
@@ -303,7 +308,8 @@ def _job_tres(job: JobRecord, billing: bool = True) -> dict[str, int | None]:
 def _step_tres(row: Row) -> dict[str, int | None]:
     st = row.step
     assert st is not None
-    d: dict[str, int | None] = {"cpu": st.num_cpus, "mem": _mem_mb(row.job), "node": st.num_nodes}
+    d: dict[str, int | None] = {"cpu": st.num_cpus, "mem": _mem_mb(row.job, row.ctx),
+                                "node": st.num_nodes}
     g = _gpus(row.job)
     if g:
         d["gres/gpu"] = g
@@ -335,10 +341,11 @@ def _timelimit_raw(minutes: int | None) -> str | None:
 
 
 def eligible_time(job: JobRecord) -> int:
-    """When the job became eligible (0 = never).  The ledger's value when it has one; else a
-    job that started was eligible, a requeued one was, and a held job or one waiting on a
-    dependency never was."""
-    if job.eligible_time:
+    """When the job became eligible (0 = never).  The ledger's value when it has one (0 means
+    "never", e.g. the meta record of a `%1` array whose one slot was always taken); when it
+    is None: a job that started was eligible, a requeued one was, a held job or one waiting on
+    a dependency or a --begin time never was, anything else was eligible at submission."""
+    if job.eligible_time is not None:
         return int(job.eligible_time)
     if job.start_time:
         return int(job.start_time)
@@ -346,7 +353,7 @@ def eligible_time(job: JobRecord) -> int:
         return _i(job.submit_time)
     reason = job.reason or ""
     if job.hold or reason.startswith("JobHeld") or reason in (
-            "Dependency", "DependencyNeverSatisfied"):
+            "Dependency", "DependencyNeverSatisfied", "BeginTime"):
         return 0
     return _i(job.submit_time)
 
@@ -453,10 +460,6 @@ class Field:
         return None if fn is None else fn(row)
 
 
-def _none(row: Row) -> None:
-    return None
-
-
 def _elapsed(r: Row) -> int:
     return r.times()[2]
 
@@ -493,7 +496,7 @@ FIELDS: tuple[Field, ...] = (
       lambda r: convert_num_unit(r.step.num_nodes, UNIT_NONE, None,
                                  r.ctx.noconvert if r.ctx else False)),
     F("AllocTRES", 10, STR,
-      lambda r: _tres_string(_job_tres(r.job), r.ctx) if _started(r.job) else None,
+      lambda r: _tres_string(_job_tres(r.job, r.ctx), r.ctx) if _started(r.job) else None,
       lambda r: _tres_string(_step_tres(r), r.ctx), spec=True),
     F("AssocID", 7, UINT),
     F("AveCPU", 10, STR),
@@ -580,11 +583,11 @@ FIELDS: tuple[Field, ...] = (
     F("ReqCPUFreqMin", 13, STR, _cpufreq, _cpufreq),
     F("ReqCPUS", 8, UINT, lambda r: r.job.num_cpus, lambda r: r.step.num_cpus),
     F("ReqMem", 10, STR,
-      lambda r: convert_num_unit(_mem_mb(r.job) or 0, UNIT_MEGA,
+      lambda r: convert_num_unit(_mem_mb(r.job, r.ctx) or 0, UNIT_MEGA,
                                  r.ctx.units if r.ctx else None,
                                  r.ctx.noconvert if r.ctx else False), spec=True),
     F("ReqNodes", 8, STR, lambda r: str(r.job.num_nodes), lambda r: str(r.step.num_nodes)),
-    F("ReqTRES", 10, STR, lambda r: _tres_string(_job_tres(r.job), r.ctx), spec=True),
+    F("ReqTRES", 10, STR, lambda r: _tres_string(_job_tres(r.job, r.ctx), r.ctx), spec=True),
     F("Reservation", 20, STR,
       lambda r: r.job.spec.reservation if r.job.spec else None, spec=True),
     F("ReservationId", 8, UINT),
@@ -764,7 +767,7 @@ def field_list(*, format_opts: Sequence[str] = (), brief: bool = False, long: bo
     return text
 
 
-# ============================================================================ fixed width / parsable
+# ================================================================ fixed width / parsable
 
 def fixed_cell(text: str | None, width: int, kind: str = STR) -> str:
     """One value as print_fields_* print it in fixed-width mode (with its trailing space)."""
@@ -1172,17 +1175,28 @@ def _step_filter(rec: JobRecord, selectors: Sequence[StepSelector]) -> tuple[boo
     return show_full, wanted
 
 
-def build_rows(records: Sequence[JobRecord], steps: Mapping[int, Sequence[StepRecord]],
-               q: Query, ctx: Context,
-               history: Mapping[int, Sequence[JobRecord]] | None = None,
-               current: Mapping[int, JobRecord] | None = None) -> list[Row]:
-    """Job lines and step lines in print order.  `records` come from :func:`select_jobs`;
-    `steps` maps a raw job id to all its steps (every attempt); `history` is what was given to
-    select_jobs (used to give each attempt its own steps); `current` maps a job id to its
-    current record when `records` may hold only an earlier attempt (-D with filters)."""
-    window = resolve_window(q, ctx.now)
-    S, E = window
-    rows: list[Row] = []
+@dataclass
+class Entry:
+    """One selected record with its steps: `steps` are all of this attempt's steps in the
+    window, `shown` those the `-j` items ask for ([] with -X); `show_full` is False when only
+    steps were asked for (`-j 12.batch`)."""
+
+    job: JobRecord
+    steps: list[StepRecord]
+    shown: list[StepRecord]
+    show_full: bool
+
+
+def job_entries(records: Sequence[JobRecord], steps: Mapping[int, Sequence[StepRecord]],
+                q: Query, ctx: Context,
+                history: Mapping[int, Sequence[JobRecord]] | None = None,
+                current: Mapping[int, JobRecord] | None = None) -> list[Entry]:
+    """Attach its own steps to each record from :func:`select_jobs`.  `steps` maps a raw job
+    id to all its steps (every attempt); `history` is what was given to select_jobs (each
+    attempt gets the steps that started while it was the current one); `current` maps a job
+    id to its current record, for `-D` runs where `records` hold only an earlier attempt."""
+    S, E = resolve_window(q, ctx.now)
+    entries: list[Entry] = []
     for rec in records:
         all_steps = list(steps.get(rec.job_id, ()))
         chain = list((history or {}).get(rec.job_id, ()))
@@ -1203,19 +1217,30 @@ def build_rows(records: Sequence[JobRecord], steps: Mapping[int, Sequence[StepRe
                and (not s.end_time or _i(s.end_time) >= S)]
         show_full, wanted = _step_filter(rec, q.selectors)
         if q.allocations:
-            show_full = True
-        if show_full:
+            show_full, shown = True, []
+        else:
+            shown = [s for s in own if wanted is None or s.step_id in wanted]
+        entries.append(Entry(rec, own, shown, show_full))
+    return entries
+
+
+def build_rows(records: Sequence[JobRecord], steps: Mapping[int, Sequence[StepRecord]],
+               q: Query, ctx: Context,
+               history: Mapping[int, Sequence[JobRecord]] | None = None,
+               current: Mapping[int, JobRecord] | None = None) -> list[Row]:
+    """Job lines and step lines in print order (see :func:`job_entries` for the arguments);
+    `--array` prints one line per pending index of a meta record."""
+    rows: list[Row] = []
+    for e in job_entries(records, steps, q, ctx, history, current):
+        rec = e.job
+        if e.show_full:
             if q.array and rec.is_array_meta and rec.array_pending:
                 for t in rec.array_pending:
-                    rows.append(Row(rec, None, t, own, ctx))
+                    rows.append(Row(rec, None, t, e.steps, ctx))
             else:
-                rows.append(Row(rec, None, None, own, ctx))
-        if q.allocations:
-            continue
-        for st in own:
-            if wanted is not None and st.step_id not in wanted:
-                continue
-            rows.append(Row(rec, st, None, own, ctx))
+                rows.append(Row(rec, None, None, e.steps, ctx))
+        for st in e.shown:
+            rows.append(Row(rec, st, None, e.steps, ctx))
     return rows
 
 
@@ -1242,7 +1267,7 @@ def render_envs(records: Sequence[JobRecord], header: bool = True) -> str:
     return "".join(out)
 
 
-# ============================================================================ JSON (data_parser v0.0.44)
+# ================================================================ JSON (data_parser v0.0.44)
 
 _SIGNAL_NAMES = {1: "HUP", 2: "INT", 3: "QUIT", 4: "ILL", 5: "TRAP", 6: "ABRT", 7: "BUS",
                  8: "FPE", 9: "KILL", 10: "USR1", 11: "SEGV", 12: "USR2", 13: "PIPE",
@@ -1335,19 +1360,20 @@ def _step_json(row: Row, ctx: Context) -> dict:
 
 
 def job_json(rec: JobRecord, steps: Sequence[StepRecord], ctx: Context,
-             with_steps: bool = True) -> dict:
-    """One element of `jobs` in `sacct --json`."""
+             shown: Sequence[StepRecord] | None = None) -> dict:
+    """One element of `jobs` in `sacct --json`: `steps` are the record's steps, `shown` those
+    to list (default: all)."""
     row = Row(rec, None, None, steps, ctx)
     start, end, elapsed, start_none = row.times()
     spec = rec.spec
     started = _started(rec)
-    mem = _mem_mb(rec)
+    mem = _mem_mb(rec, ctx)
     res = spec.resources if spec is not None else None
     mem_per_cpu = res.mem_per_cpu if res is not None else None
     mem_per_node = res.mem_per_node if res is not None else None
     if mem_per_cpu is None and mem_per_node is None and mem is not None:
         mem_per_node = mem
-    alloc = _job_tres(rec) if started else {}
+    alloc = _job_tres(rec, ctx) if started else {}
     if started:
         alloc = dict(alloc)
         alloc["energy"] = -2 if _consumed_energy(row) is None else 0
@@ -1423,10 +1449,10 @@ def job_json(rec: JobRecord, steps: Sequence[StepRecord], ctx: Context,
         "stderr": stderr,
         "stdin": stdin,
         "state": {"current": [state.value], "reason": rec.reason or "None"},
-        "steps": [_step_json(Row(rec, s, None, steps, ctx), ctx) for s in steps]
-        if with_steps else [],
+        "steps": [_step_json(Row(rec, s, None, steps, ctx), ctx)
+                  for s in (steps if shown is None else shown)],
         "submit_line": (spec.submit_line or "") if spec is not None else "",
-        "tres": {"allocated": _tres_json(alloc), "requested": _tres_json(_job_tres(rec))},
+        "tres": {"allocated": _tres_json(alloc), "requested": _tres_json(_job_tres(rec, ctx))},
         "used_gres": "",
         "user": rec.user,
         "wckey": {"wckey": (spec.wckey or "") if spec is not None else "", "flags": []},
@@ -1434,22 +1460,17 @@ def job_json(rec: JobRecord, steps: Sequence[StepRecord], ctx: Context,
     }
 
 
-def sacct_json(rows: Sequence[Row], ctx: Context, argv: Sequence[str], *,
+def sacct_json(entries: Sequence[Entry], ctx: Context, argv: Sequence[str], *,
                client_user: str = "", client_group: str = "",
                accounting_storage: str = "accounting_storage/slurmshim") -> dict:
-    """The whole `sacct --json` document from the job rows of :func:`build_rows` (step rows are
-    ignored: each job carries its steps unless -X)."""
+    """The whole `sacct --json` document from :func:`job_entries` (every selected record, with
+    the steps asked for; formatting options such as --array do not apply, as in Slurm)."""
     from .. import SLURM_VERSION
 
     major, minor, micro = (SLURM_VERSION.split(".") + ["0", "0"])[:3]
     jobs = []
-    for row in rows:
-        if row.is_step:
-            continue
-        rec = row.job
-        if row.task is not None:
-            rec = replace(rec, array_task_id=row.task, array_pending=())
-        jobs.append(job_json(rec, list(row.steps), ctx))
+    for e in entries:
+        jobs.append(job_json(e.job, e.steps, ctx, e.shown))
     # Slurm copies argc-1 elements of argv: the last word is always missing
     command = list(argv[:-1]) if argv else []
     return {

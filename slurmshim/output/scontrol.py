@@ -103,11 +103,10 @@ _SHARE_TEXT = {"exclusive": "NO", "oversubscribe": "YES", "user": "USER", "mcs":
                "topo": "TOPO"}
 
 
-def _job_mem(spec: JobSpec | None, partition: Partition | None, cpus: int,
-             nodes: int) -> tuple[str, int | None]:
-    """(MinMemory kind, per-unit MiB) and the total MiB for TRES, following Slurm's rules:
-    --mem-per-cpu -> MinMemoryCPU; --mem -> MinMemoryNode; neither -> the partition's
-    DefMemPerCPU (MinMemoryCPU) or the whole node (MinMemoryNode=0)."""
+def _job_mem(spec: JobSpec | None, partition: Partition | None) -> tuple[str, int | None]:
+    """(MinMemory kind, MiB per CPU or per node) following Slurm's rules: --mem-per-cpu ->
+    MinMemoryCPU; --mem -> MinMemoryNode (0 = the whole node); neither -> the partition's
+    DefMemPerCPU (MinMemoryCPU), else no memory request at all (MinMemoryNode=0, per=None)."""
     res = spec.resources if spec is not None else None
     if res is not None and res.mem_per_cpu:
         return "CPU", res.mem_per_cpu
@@ -115,7 +114,7 @@ def _job_mem(spec: JobSpec | None, partition: Partition | None, cpus: int,
         return "Node", res.mem_per_node
     if partition is not None and partition.def_mem_per_cpu:
         return "CPU", partition.def_mem_per_cpu
-    return "Node", 0
+    return "Node", None
 
 
 def job_tres(record: JobRecord, spec: JobSpec | None, partition: Partition | None, *,
@@ -127,13 +126,15 @@ def job_tres(record: JobRecord, spec: JobSpec | None, partition: Partition | Non
         nodes = res.num_nodes
     else:
         nodes = record.num_nodes
-    kind, per = _job_mem(spec, partition, cpus, nodes)
+    kind, per = _job_mem(spec, partition)
     if kind == "CPU":
         mem = (per or 0) * cpus
     elif per:
         mem = per * nodes
-    else:
+    elif per == 0:                     # --mem=0: all of each node's memory
         mem = (partition.mem_per_node if partition is not None else 0) * nodes
+    else:                              # no memory request: memory is not tracked
+        mem = 0
     parts = [f"cpu={cpus}"]
     if mem:
         parts.append(f"mem={_mem(mem)}")
@@ -292,7 +293,7 @@ def show_job(record: JobRecord, spec: JobSpec | None = None, *, now: float,
     tpn = res.ntasks_per_node if (res is not None and res.ntasks_per_node) else 0
     lines.append(f"Socks/Node=* NtasksPerN:B:S:C={tpn}:0:*:* CoreSpec=*")
     min_cpus = cpt * (tpn or 1)
-    kind, per = _job_mem(spec, partition, record.num_cpus, record.num_nodes)
+    kind, per = _job_mem(spec, partition)
     tmp = res.tmp_mb if (res is not None and res.tmp_mb) else 0
     lines.append(f"MinCPUsNode={min_cpus} MinMemory{kind}={_mem(per)} MinTmpDiskNode={_mem(tmp)}")
     features = res.constraint if (res is not None and res.constraint) else NULL

@@ -23,41 +23,38 @@ from __future__ import annotations
 
 import time as _time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from ..model import INFINITE, NodeStatus, Partition
-from .fields import FieldToken, fit, parse_long_format, parse_percent_format
+from .fields import fit, parse_long_format, parse_percent_format
 
 SLURM_VERSION = "25.11.7"
 SLURMD_PORT = 6818
 
-# --------------------------------------------------------------------------- node state bits
-UNKNOWN, DOWN, IDLE, ALLOCATED, ERROR, MIXED, FUTURE = range(7)
-BASE_MASK = 0x0000000F
-EXTERNAL = 1 << 4
-RES = 1 << 5
-UNDRAIN = 1 << 6
-CLOUD = 1 << 7
-RESUME = 1 << 8
-DRAIN = 1 << 9
-COMPLETING = 1 << 10
-NO_RESPOND = 1 << 11
-POWERED_DOWN = 1 << 12
-FAIL = 1 << 13
-POWERING_UP = 1 << 14
-MAINT = 1 << 15
-REBOOT_REQUESTED = 1 << 16
-REBOOT_CANCEL = 1 << 17
-POWERING_DOWN = 1 << 18
-DYNAMIC_FUTURE = 1 << 19
-REBOOT_ISSUED = 1 << 20
-PLANNED = 1 << 21
-INVALID_REG = 1 << 22
-POWER_DOWN = 1 << 23
-POWER_UP = 1 << 24
-POWER_DRAIN = 1 << 25
-DYNAMIC_NORM = 1 << 26
-BLOCKED = 1 << 27
+# --------------------------------------------------------------------------- node states
+# Slurm's state bits and spellings live in slurmshim.slurm.states; here a NodeStatus (long base
+# word + suffix characters) is turned into those bits, and the `State=` complete form is built.
+from ..slurm import states as _st
+from ..slurm.states import (NODE_RESUME as RESUME, NODE_STATE_ALLOCATED as ALLOCATED,
+                            NODE_STATE_BASE as BASE_MASK, NODE_STATE_BLOCKED as BLOCKED,
+                            NODE_STATE_CLOUD as CLOUD, NODE_STATE_COMPLETING as COMPLETING,
+                            NODE_STATE_DOWN as DOWN, NODE_STATE_DRAIN as DRAIN,
+                            NODE_STATE_DYNAMIC_FUTURE as DYNAMIC_FUTURE,
+                            NODE_STATE_DYNAMIC_NORM as DYNAMIC_NORM,
+                            NODE_STATE_EXTERNAL as EXTERNAL, NODE_STATE_FAIL as FAIL,
+                            NODE_STATE_FUTURE as FUTURE, NODE_STATE_IDLE as IDLE,
+                            NODE_STATE_INVALID_REG as INVALID_REG, NODE_STATE_MAINT as MAINT,
+                            NODE_STATE_MIXED as MIXED, NODE_STATE_NO_RESPOND as NO_RESPOND,
+                            NODE_STATE_PLANNED as PLANNED, NODE_STATE_POWER_DOWN as POWER_DOWN,
+                            NODE_STATE_POWER_UP as POWER_UP,
+                            NODE_STATE_POWERED_DOWN as POWERED_DOWN,
+                            NODE_STATE_POWERING_DOWN as POWERING_DOWN,
+                            NODE_STATE_POWERING_UP as POWERING_UP,
+                            NODE_STATE_REBOOT_ISSUED as REBOOT_ISSUED,
+                            NODE_STATE_REBOOT_REQUESTED as REBOOT_REQUESTED,
+                            NODE_STATE_RES as RES, NODE_STATE_UNKNOWN as UNKNOWN)
+
+ERROR = _st.NODE_STATE_ERROR
 
 _BASE_NAMES = {DOWN: "DOWN", IDLE: "IDLE", ALLOCATED: "ALLOCATED", ERROR: "ERROR",
                MIXED: "MIXED", FUTURE: "FUTURE", UNKNOWN: "UNKNOWN"}
@@ -96,6 +93,7 @@ _STATE_WORDS = {
     "powering_down": (IDLE, CLOUD | POWERING_DOWN), "powring_dn": (IDLE, CLOUD | POWERING_DOWN),
     "power_down": (IDLE, POWER_DOWN), "pow_dn": (IDLE, POWER_DOWN),
 }
+#: NodeStatus.flags characters (sinfo's suffixes) -> state bits
 _SUFFIX_FLAGS = {"~": CLOUD | POWERED_DOWN, "#": CLOUD | POWERING_UP, "%": CLOUD | POWERING_DOWN,
                  "!": POWER_DOWN, "*": NO_RESPOND, "$": MAINT, "@": REBOOT_REQUESTED,
                  "^": REBOOT_ISSUED, "-": PLANNED}
@@ -121,92 +119,14 @@ def node_state_code(node: NodeStatus) -> int:
     return base | flags
 
 
-def _suffix(s: int) -> str:
-    if s & MAINT:
-        return "$"
-    if s & REBOOT_ISSUED:
-        return "^"
-    if s & REBOOT_REQUESTED:
-        return "@"
-    if s & POWERING_UP:
-        return "#"
-    if s & POWERING_DOWN:
-        return "%"
-    if s & POWERED_DOWN:
-        return "~"
-    if s & POWER_DOWN:
-        return "!"
-    if s & NO_RESPOND:
-        return "*"
-    return ""
-
-
-def _state_string(s: int, compact: bool) -> str:
-    """node_state_string / node_state_string_compact."""
-    base = s & BASE_MASK
-    nr = "*" if s & NO_RESPOND else ""
-    if s & INVALID_REG:
-        return "INVAL"
-    if s & MAINT and not (s & DRAIN or base in (ALLOCATED, DOWN, MIXED)):
-        return "MAINT" + nr
-    if s & (REBOOT_REQUESTED | REBOOT_ISSUED) and base not in (ALLOCATED, MIXED):
-        word = "BOOT" if compact else "REBOOT"
-        if s & REBOOT_ISSUED:
-            return word + "^"
-        return word + nr
-    if s & DRAIN:
-        if s & COMPLETING or base in (ALLOCATED, MIXED):
-            return ("DRNG" if compact else "DRAINING") + _suffix(s)
-        return ("DRAIN" if compact else "DRAINED") + _suffix(s)
-    if s & FAIL:
-        if s & COMPLETING or base in (ALLOCATED, MIXED):
-            return ("FAILG" if compact else "FAILING") + nr
-        return "FAIL" + nr
-    exact = {REBOOT_ISSUED: ("BOOT^", "REBOOT_ISSUED"), REBOOT_CANCEL: ("CANC_R", "CANCEL_REBOOT"),
-             CLOUD: ("CLOUD", "CLOUD"), EXTERNAL: ("EXT", "EXTERNAL"),
-             POWER_DOWN: ("POW_DN", "POWER_DOWN"), POWER_UP: ("POW_UP", "POWER_UP"),
-             POWERING_DOWN: ("POWRING_DN", "POWERING_DOWN"),
-             POWERED_DOWN: ("POWERED_DN", "POWERED_DOWN"),
-             POWERING_UP: ("POWERING_UP", "POWERING_UP")}
-    if s in exact:
-        return exact[s][0 if compact else 1]
-    sfx = _suffix(s)
-    if base == DOWN:
-        return "DOWN" + sfx
-    if base == ALLOCATED:
-        if not sfx and s & COMPLETING:
-            sfx = "+"
-        return ("ALLOC" if compact else "ALLOCATED") + sfx
-    if s & COMPLETING:
-        return ("COMP" if compact else "COMPLETING") + sfx
-    if base == IDLE:
-        if not sfx:
-            if s & RES:
-                return "RESV" if compact else "RESERVED"
-            if s & BLOCKED:
-                return "BLOCK" if compact else "BLOCKED"
-            if s & PLANNED:
-                return "PLND" if compact else "PLANNED"
-        return "IDLE" + sfx
-    if base == MIXED:
-        if not sfx and s & PLANNED:
-            sfx = "-"
-        return ("MIX" if compact else "MIXED") + sfx
-    if base == FUTURE:
-        return ("FUTR" if compact else "FUTURE") + sfx
-    if s & RESUME:
-        return "RESUME"
-    if base == UNKNOWN:
-        return ("UNK" if compact else "UNKNOWN") + nr
-    return "?"
-
-
 def state_long(code: int) -> str:
-    return _state_string(code, compact=False)
+    """node_state_string (sinfo %T, upper case)."""
+    return _st.node_state_string(code)
 
 
 def state_compact(code: int) -> str:
-    return _state_string(code, compact=True)
+    """node_state_string_compact (sinfo %t, upper case)."""
+    return _st.node_state_compact(code)
 
 
 def state_complete(code: int) -> str:
@@ -225,110 +145,14 @@ def node_state_complete(node: NodeStatus) -> str:
 # --------------------------------------------------------------------------- -t state filters
 
 #: `sinfo --helpstate` / the "valid states" list of an unknown -t word
-VALID_STATES = ("unknown,down,idle,allocated,mixed,future,drain,drained,draining,no_respond,"
-                "reserved,planned,blocked,cloud,completing,powering_down,powered_down,"
-                "power_down,powering_up,power_up,inval,fail,maint,reboot,reboot^,external,"
-                "dynamic_future,dynamic_norm")
-
-_DRAINED_SENTINEL = DRAIN | IDLE
-_DRAINING_SENTINEL = DRAIN | ALLOCATED
+VALID_STATES = _st.SINFO_VALID_STATES_TEXT
 
 
-@dataclass(frozen=True)
-class StateTerm:
-    """One -t item: `code` as sinfo's _node_state_id returns it; `negate` for `~x`/`!x`."""
-
-    code: int
-    negate: bool = False
-
-
-def _prefix_eq(full: str, word: str) -> bool:
-    """xstrncasecmp(full, word, strlen(word)) == 0."""
-    return full[:len(word)].lower() == word.lower() and len(word) <= len(full) or (
-        full.lower() == word.lower())
-
-
-def _node_state_id(word: str) -> int:
-    """sinfo's _node_state_id: the first state whose long or compact name starts with `word`."""
-    for base in (UNKNOWN, DOWN, IDLE, ALLOCATED, ERROR, MIXED, FUTURE):
-        if _prefix_eq(_state_string(base, True), word) or _prefix_eq(_state_string(base, False), word):
-            return base
-    checks: list[tuple[tuple[str, ...], int]] = [
-        (("BLOCKED", "BLOCK"), BLOCKED), (("INVALID_REG", "INVAL"), INVALID_REG),
-        (("PLANNED", "PLND"), PLANNED), (("DRAIN",), DRAIN), (("DRAINED",), _DRAINED_SENTINEL),
-        (("RESV", "RESERVED"), RES), (("DRAINING", "DRNG"), _DRAINING_SENTINEL)]
-    for names, code in checks:
-        if any(_prefix_eq(n, word) for n in names):
-            return code
-    for code in (DYNAMIC_FUTURE, DYNAMIC_NORM, COMPLETING):
-        if _prefix_eq(_state_string(code, True), word) or _prefix_eq(_state_string(code, False), word):
-            return code
-    if _prefix_eq("NO_RESPOND", word):
-        return NO_RESPOND
-    for code in (POWER_UP, POWERING_DOWN, POWERED_DOWN, POWER_DOWN, POWERING_UP, FAIL, MAINT,
-                 REBOOT_REQUESTED, REBOOT_ISSUED, CLOUD, EXTERNAL):
-        if _prefix_eq(_state_string(code, True), word) or _prefix_eq(_state_string(code, False), word):
-            return code
-    return -1
-
-
-def parse_state_filter(text: str) -> tuple[list[StateTerm], bool]:
-    """Parse a -t/--states value; returns (terms, and_mode).  Raises ValueError(word) for an
-    unknown state (sinfo prints `Bad state string: "X"` then the valid list).  `all` gives
-    every state."""
-    if text.lower() == "all":
-        codes = [UNKNOWN, DOWN, IDLE, ALLOCATED, ERROR, MIXED, FUTURE, DRAIN, COMPLETING]
-        return [StateTerm(c) for c in codes], False
-    and_mode = "+" in text or "&" in text
-    terms = []
-    for word in [w for w in _split_any(text, ",&+") if w]:
-        neg = False
-        if word[0] in "~!":
-            neg, word = True, word[1:]
-        code = _node_state_id(word)
-        if code < 0:
-            raise ValueError(word)
-        terms.append(StateTerm(code, neg))
-    return terms, and_mode
-
-
-def _split_any(text: str, seps: str) -> list[str]:
-    out, cur = [], ""
-    for ch in text:
-        if ch in seps:
-            out.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    out.append(cur)
-    return out
-
-
-def _is_drain(s: int) -> bool:
-    return bool(s & DRAIN)
-
-
-def _is_draining(s: int) -> bool:
-    return bool(s & DRAIN) and ((s & BASE_MASK) in (ALLOCATED, MIXED) or bool(s & COMPLETING))
-
-
-def _is_drained(s: int) -> bool:
-    return bool(s & DRAIN) and not _is_draining(s)
-
-
-def _state_matches(code: int, node_state: int, alloc_cpus: int) -> bool:
-    """sinfo's _filter_node_state."""
-    if code == DRAIN:
-        return _is_drain(node_state)
-    if code == _DRAINING_SENTINEL:
-        return _is_draining(node_state)
-    if code == _DRAINED_SENTINEL:
-        return _is_drained(node_state)
-    if code & ~BASE_MASK:
-        return bool(code & node_state)
-    if code == ALLOCATED:
-        return alloc_cpus > 0
-    return (node_state & BASE_MASK) == code
+def parse_state_filter(text: str) -> "_st.NodeStateFilter | None":
+    """Parse a -t/--states value (slurm.states.parse_node_state_list): None for `all`;
+    ValueError(word) for an unknown state (sinfo prints `Bad state string: "X"` and the valid
+    list)."""
+    return _st.parse_node_state_list(text)
 
 
 # --------------------------------------------------------------------------- options
@@ -346,8 +170,7 @@ class SinfoOptions:
     no_header: bool = False              # -h
     exact: bool = False                  # -e
     partitions: list[str] | None = None  # -p (None = all)
-    states: list[StateTerm] | None = None  # -t
-    states_and: bool = False
+    states: Any = None                   # -t: slurm.states.NodeStateFilter (None = all)
     nodes: list[str] | None = None       # -n (expanded)
     dead: bool = False                   # -d
     responding: bool = False             # -r
@@ -887,26 +710,16 @@ def _match_node(e: Entry, n: _Node, flags: set[str], opts: SinfoOptions) -> bool
     return True
 
 
-def _filtered_out(n: _Node, opts: SinfoOptions, states: list[StateTerm] | None,
-                  and_mode: bool) -> bool:
+def _filtered_out(n: _Node, opts: SinfoOptions, states: Any) -> bool:
+    """sinfo's _filter_out."""
     if opts.nodes is not None and n.name not in opts.nodes:
         return True
     if opts.dead and not n.state & NO_RESPOND:
         return True
     if opts.responding and n.state & NO_RESPOND:
         return True
-    if states:
-        match = False
-        for term in states:
-            match = _state_matches(term.code, n.state, n.alloc_cpus)
-            if term.negate:
-                match = not match
-            if not and_mode and match:
-                break
-            if and_mode and not match:
-                break
-        if not match:
-            return True
+    if states is not None and not _st.node_state_matches(states, n.state, n.alloc_cpus):
+        return True
     return False
 
 
@@ -917,11 +730,10 @@ def build_entries(partitions: Sequence[Partition], statuses: Sequence[NodeStatus
     by_name = {s.name: s for s in statuses}
     cache: dict[str, _Node] = {}
     states = opts.states
-    and_mode = opts.states_and
     if opts.list_reasons and states is None:
-        states, and_mode = parse_state_filter("down,fail,drain")
+        states = parse_state_filter("down,fail,drain")
     filtering = bool(opts.dead or opts.nodes is not None or opts.partitions is not None
-                     or opts.responding or states)
+                     or opts.responding or states is not None)
     part_list = opts.partitions
     entries: list[Entry] = []
 
@@ -942,7 +754,7 @@ def build_entries(partitions: Sequence[Partition], statuses: Sequence[NodeStatus
                 st = by_name.get(name)
                 node = _node_from_status(st) if st is not None else _synth_node(name, p)
                 cache[name] = node
-            if filtering and _filtered_out(node, opts, states, and_mode):
+            if filtering and _filtered_out(node, opts, states):
                 continue
             for e in entries:
                 if not _match_part(e, p, layout.flags, opts.list_reasons):

@@ -27,6 +27,9 @@ from operator import attrgetter
 from typing import Any, Callable, Iterable, Sequence
 
 from ..errors import SlurmError
+from ..slurm.arrayspec import format_indices
+from ..slurm.memspec import format_mem
+from ..slurm.timespec import format_elapsed, format_timestamp
 from ..model import INFINITE, JobRecord, JobState, StepRecord
 from .fields import FieldToken, make_fitter, parse_long_format as _split_long, \
     parse_percent_format as _split_percent
@@ -119,7 +122,6 @@ def array_task_str(indices: Sequence[int], throttle: int | None = None,
     """The text inside `N_[...]` for a pending meta record, as the client's
     `xlate_array_task_str` builds it: a `first-last:step` form for long evenly-strided sets,
     otherwise ranges cut to `bitstr_len` bytes with a `...` mark (0 = no limit), then `%throttle`."""
-    from ..slurm.arrayspec import format_indices
     text = format_indices(indices, max_len=bitstr_len if bitstr_len > 0 else None)
     if throttle:
         text += f"%{throttle}"
@@ -168,8 +170,20 @@ def _reason_of(rec: JobRecord) -> str:
 
 def make_rows(records: Iterable[JobRecord], bitstr_len: int = 64) -> list[Row]:
     """Rows in the controller's list order (creation order: ascending raw job id)."""
-    recs = sorted(records, key=_job_id_key)
-    return [make_row(r, bitstr_len) for r in recs]
+    recs = list(records)
+    recs.sort(key=_job_id_key)
+    out: list[Row] = []
+    append = out.append
+    end_reasons = _END_REASONS
+    for rec in recs:
+        if rec.array_pending and rec.array_task_id is None and rec.array_job_id is not None:
+            append(make_row(rec, bitstr_len))
+            continue
+        reason = rec.reason
+        if reason == "None" or not reason:
+            reason = end_reasons.get(rec.state, "None")
+        append(Row(rec, None, rec.array_task_id, reason, ()))
+    return out
 
 
 def _job_id_key(rec: JobRecord) -> int:
@@ -406,7 +420,6 @@ def format_secs(secs: int) -> str:
     """`_print_secs`: M:SS, H:MM:SS, D-HH:MM:SS; INVALID below 0 or above a year."""
     if secs < 0 or secs > YEAR_SECONDS:
         return "INVALID"
-    from ..slurm.timespec import format_elapsed
     return format_elapsed(int(secs))
 
 
@@ -414,7 +427,6 @@ def format_time(ts: float | None) -> str:
     """`_print_time`: a timestamp, or N/A when unset."""
     if not ts:
         return "N/A"
-    from ..slurm.timespec import format_timestamp
     return format_timestamp(ts)
 
 
@@ -544,14 +556,23 @@ def _f_time_used(width: int, right: bool, ctx: _Ctx):
     fit = make_fitter(width, right, False)
     now = ctx.now
     cache: dict[int, str] = {}
+    get = cache.get
+    PENDING, RUNNING = JobState.PENDING, JobState.RUNNING
 
     def f(row: Row) -> str:
-        secs = time_used(row.rec, now)
-        try:
-            return cache[secs]
-        except KeyError:
-            text = cache[secs] = fit(format_secs(secs))
-            return text
+        rec = row.rec
+        start = rec.start_time
+        state = rec.state
+        if not start or state is PENDING:
+            secs = 0
+        elif state is RUNNING or not rec.end_time:
+            secs = now - int(start)
+        else:
+            secs = int(rec.end_time) - int(start)
+        out = get(secs)
+        if out is None:
+            out = cache[secs] = fit(format_secs(secs))
+        return out
     return f
 
 
@@ -669,7 +690,6 @@ def _priority(rec: JobRecord) -> int:
 def _mem_text(mib: int | None) -> str:
     if not mib:
         return "0"
-    from ..slurm.memspec import format_mem
     return format_mem(mib)
 
 
@@ -856,21 +876,47 @@ def _S(getter: Getter, cut: bool = True) -> Factory:
 
 def _memo_field(key: Callable[[Row], Any], text: Callable[[Any], str | None],
                 cut: bool = True) -> Factory:
-    """A field whose text depends on a small set of values (partition, user, state, counts):
-    the fitted text is cached per value, so a row costs one key lookup."""
+    """A field whose text depends on one value (partition, user, state, counts): the fitted
+    text is cached per value, so a repeated value costs one dict lookup."""
     def factory(width: int, right: bool, ctx: _Ctx) -> Callable[[Row], str]:
         fit = make_fitter(width, right, cut)
         cache: dict[Any, str] = {}
+        get = cache.get
 
         def f(row: Row) -> str:
             v = key(row)
-            try:
-                return cache[v]
-            except KeyError:
+            out = get(v)
+            if out is None:
                 out = cache[v] = fit(text(v))
-                return out
+            return out
         return f
     return factory
+
+
+def _plain_attr(attr: str, cut: bool = True) -> Factory:
+    """A field printing a string attribute of the record that is mostly unique per job."""
+    def factory(width: int, right: bool, ctx: _Ctx) -> Callable[[Row], str]:
+        fit = make_fitter(width, right, cut)
+        get = attrgetter("rec." + attr)
+        return lambda row: fit(get(row))
+    return factory
+
+
+def _f_user(width: int, right: bool, ctx: _Ctx):
+    fit = make_fitter(width, right, True)
+    cache: dict[str, str] = {}
+    get = cache.get
+
+    def f(row: Row) -> str:
+        rec = row.rec
+        u = rec.user
+        if not u:
+            return fit(str(rec.uid))
+        out = get(u)
+        if out is None:
+            out = cache[u] = fit(u)
+        return out
+    return f
 
 
 def _M(attr: str, to_text: Callable[[Any], str | None] = lambda v: v, cut: bool = True) -> Factory:
@@ -957,7 +1003,7 @@ FIELDS: tuple[FieldDef, ...] = (
     FieldDef("MinMemory", "m", "MIN_MEMORY", _S(_min_memory)),
     FieldDef("MinTime", None, "TIME_MIN", _f_min_time),
     FieldDef("MinTmpDisk", "d", "MIN_TMP_DISK", _S(_tmp_disk)),
-    FieldDef("Name", "j", "NAME", _M("name")),
+    FieldDef("Name", "j", "NAME", _plain_attr("name")),
     FieldDef("Network", None, "NETWORK", _const(None)),
     FieldDef("Nice", "y", "NICE", _M("nice", _int_text)),
     FieldDef("NodeList", "N", "NODELIST", _S(_g_node_list, False), header_cut=False),
@@ -1025,7 +1071,7 @@ FIELDS: tuple[FieldDef, ...] = (
     FieldDef("tres-per-socket", None, "TRES_PER_SOCKET", _const("N/A")),
     FieldDef("tres-per-task", None, "TRES_PER_TASK", _S(_tres_per_task)),
     FieldDef("UserId", "U", "UID", _M("uid", _int_text)),
-    FieldDef("UserName", "u", "USER", _memo_field(lambda r: (r.rec.user, r.rec.uid), lambda v: v[0] or str(v[1]))),
+    FieldDef("UserName", "u", "USER", _f_user),
     FieldDef("Wait4Switch", None, "WAIT4SWITCH", _const("0:00")),
     FieldDef("WCKey", "w", "WCKEY", _S(_spec_str("wckey"))),
     FieldDef("WorkDir", "Z", "WORK_DIR", _S(_attr("work_dir"))),
@@ -1260,19 +1306,44 @@ def _make_sort_keys(now: int) -> dict[str, Callable[[Row], Any]]:
 _SORT_KEYS = set(_make_sort_keys(0)) | {"S"}
 
 
+def _first(pair: tuple) -> Any:
+    return pair[0]
+
+
 def sort_rows(rows: list[Row], sort: str | None = None, *, now: float) -> list[Row]:
     """Slurm's order: start time first, then each `-S` key from the last to the first (a `-`
     before a key reverses it), every pass stable.  Raises SlurmError for an invalid key
     (`Invalid sort specification: X`)."""
     inow = int(now)
+    spec = DEFAULT_SORT if sort is None else sort
+    if spec == DEFAULT_SORT:
+        # the start-time pass and P,t,-p folded into one key: (partition, state, -priority,
+        # then started rows by descending start in list order, then unstarted rows in
+        # reverse list order)
+        keyed = []
+        append = keyed.append
+        PENDING = JobState.PENDING
+        for i, r in enumerate(rows):
+            rec = r.rec
+            st = rec.start_time
+            state = rec.state
+            if st:
+                st = int(st)
+                if state is PENDING and st < inow:
+                    st = inow
+            elif state.is_terminal and rec.end_time:
+                st = int(rec.end_time)   # cancelled before it started: start = end
+            else:
+                st = 0
+            r.sort_start = st
+            pr = 0 if rec.hold else rec.priority
+            append(((rec.partition or "", state.compact, -pr,
+                     (0, -st, i) if st else (1, -i)), r))
+        keyed.sort(key=_first)
+        return [r for _k, r in keyed]
     for r in rows:
         r.sort_start = _start_key(r, inow)
     rows = _sort_by_start(rows, True)
-    spec = DEFAULT_SORT if sort is None else sort
-    if spec == DEFAULT_SORT:
-        # P,t,-p in one pass (equivalent to the three stable passes)
-        rows.sort(key=lambda r: (r.rec.partition or "", r.rec.state.compact, -_priority(r.rec)))
-        return rows
     bad, _infos = check_sort(spec)
     if bad is not None:
         raise SlurmError(f"Invalid sort specification: {bad}")
@@ -1689,6 +1760,9 @@ def job_json(row: Row, ctx: _Ctx, cluster: str) -> dict:
                 "cpus": {"count": per, "used": 0},
                 "memory": {"used": 0,
                            "allocated": (mem_cpu or 0) * per or (mem_node or 0)},
+                "sockets": [{"index": 0,
+                             "cores": [{"index": c, "status": ["ALLOCATED"]}
+                                       for c in range(per)]}],
             })
         job_resources: dict = {
             "select_type": ["CORE"],

@@ -354,6 +354,21 @@ def _split_top(text: str) -> List[str]:
     return out
 
 
+def _width_equiv(n: int, wn: int, m: int, wm: int) -> Optional[int]:
+    """Slurm's hostlist _width_equiv: can n (width wn) and m (width wm) share a range, and with
+    which width?  "9" and "10" can (width 1), "09" and "10" can (width 2), "9" and "010" not."""
+    def pad(num: int, width: int) -> int:
+        return max(0, width - len(str(num)))
+    if wn == wm:
+        return wn
+    npad, nmpad, mpad, mnpad = pad(n, wn), pad(n, wm), pad(m, wm), pad(m, wn)
+    if npad != nmpad and mpad != mnpad:
+        return None
+    if npad != nmpad:
+        return wn
+    return wm
+
+
 def compress_hostlist(names: Sequence[str]) -> str:
     """["node01", "node02", "node03", "gpu7"] -> "node[01-03],gpu7".  Order is kept, as
     `scontrol show hostlist` keeps it; neighbours with the same prefix share one bracket."""
@@ -368,8 +383,9 @@ def compress_hostlist(names: Sequence[str]) -> str:
         last = groups[-1] if groups else None
         if last is not None and last[1] is not None and last[0] == prefix:
             rng = last[1][-1]
-            if rng[1] + 1 == num and rng[2] == width:
-                rng[1] = num
+            common = _width_equiv(rng[1], rng[2], num, width)
+            if rng[1] + 1 == num and common is not None:
+                rng[1], rng[2] = num, common
             else:
                 last[1].append([num, num, width])
             last[2] += 1

@@ -8,8 +8,10 @@ strides, and truncation with `...` at SLURM_BITSTR_LEN (64) characters.  Pure, s
 """
 from __future__ import annotations
 
+import operator
 import re
-from typing import Sequence
+from itertools import repeat
+from typing import Iterable, Sequence
 
 from ..model import ArraySpec
 
@@ -62,23 +64,29 @@ def parse_array(text: str, max_array_size: int = 1001) -> ArraySpec:
     return ArraySpec(indices=tuple(sorted(indices)), throttle=throttle, text=text)
 
 
-def _ranges(idx: Sequence[int]) -> list[str]:
-    """Runs of consecutive ints as `a`, `a-b` (bit_fmt); idx sorted and unique."""
+def _ranges(idx: Sequence[int], limit: int | None) -> str:
+    """Runs of consecutive ints as `a`, `a-b` joined by commas (bit_fmt); idx sorted and
+    unique.  Stops once the text reaches `limit` characters (the rest would be cut anyway)."""
     out: list[str] = []
     append = out.append
+    size = -1  # running length including commas
     it = iter(idx)
     start = prev = next(it)
     for i in it:
         if i == prev + 1:
             prev = i
             continue
-        append(str(start) if start == prev else f"{start}-{prev}")
+        piece = str(start) if start == prev else f"{start}-{prev}"
+        append(piece)
+        size += len(piece) + 1
+        if limit is not None and size >= limit:
+            return ",".join(out)
         start = prev = i
     append(str(start) if start == prev else f"{start}-{prev}")
-    return out
+    return ",".join(out)
 
 
-def format_indices(indices: Sequence[int], *, max_len: int | None = 64) -> str:
+def format_indices(indices: Iterable[int], *, max_len: int | None = 64) -> str:
     """Slurm's display of a set of array indices (squeue `%i`, sacct JobID, scontrol
     `ArrayTaskId=`), without brackets or throttle:
 
@@ -89,21 +97,24 @@ def format_indices(indices: Sequence[int], *, max_len: int | None = 64) -> str:
     * the list is cut at max_len-1 characters with the last three replaced by `...` when
       longer than max_len-3 (SLURM_BITSTR_LEN, default 64; None = never cut).
 
-    Input need not be sorted; duplicates are ignored.  Empty input gives ''."""
-    if not indices:
+    Input need not be sorted (any iterable of ints will do); duplicates are ignored.  Empty
+    input gives ''."""
+    idx: Sequence[int] = indices if isinstance(indices, (tuple, list, range)) \
+        else sorted(set(indices))
+    if not idx:
         return ""
-    idx: Sequence[int] = indices
-    # sorted-unique check is cheap compared to sorting; ledger tuples are already sorted
-    if any(a >= b for a, b in zip(idx, idx[1:])):
+    # a sorted-unique check (C speed) is cheaper than sorting; ledger tuples are sorted already
+    if not all(map(operator.lt, idx, idx[1:])):
         idx = sorted(set(idx))
     first, last, count = idx[0], idx[-1], len(idx)
     if last - first + 1 == count:  # one dense run: by far the common case
         return str(first) if count == 1 else f"{first}-{last}"
     if last - first > 10 and count > 5 and idx[1] != first + 1:
         step = idx[1] - first
-        if all(b - a == step for a, b in zip(idx, idx[1:])):
+        if all(map(operator.eq, map(operator.sub, idx[1:], idx), repeat(step))):
             return f"{first}-{last}:{step}"
-    text = ",".join(_ranges(idx))
-    if max_len is not None and max_len > 0 and len(text) > max_len - 3:
+    limited = max_len is not None and max_len > 0
+    text = _ranges(idx, max_len if limited else None)
+    if limited and len(text) > max_len - 3:
         text = text[:max_len - 4] + "..."
     return text

@@ -32,6 +32,9 @@ _SUFFIX = {
 }
 _NUMBER = re.compile(r"(\d+)([A-Za-z]*)\Z")
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+\Z")
+# a "type" that is really a mistyped count (`gpu:2.5`, `--gpus=-1`); MIG types such as
+# `3g.20gb` still pass
+_NOT_A_TYPE = re.compile(r"[+-].*|\d*\.?\d+\Z")
 
 
 def parse_count(text: str) -> int | None:
@@ -77,8 +80,9 @@ def _parse_item(item: str, whole: str) -> GresRequest | None:
         if gtype is not None:
             raise bad  # "gpu:a:b": the last part should have been a count
         gtype = t
-    if not name or not _NAME.match(name) or (gtype is not None and
-                                             (not gtype or not _NAME.match(gtype))):
+    if not name or not _NAME.match(name):
+        raise bad
+    if gtype is not None and (not _NAME.match(gtype) or _NOT_A_TYPE.match(gtype)):
         raise bad
     if count == 0:
         return None

@@ -8,6 +8,7 @@ platform's `signal` module, because the signal is delivered here (local backend)
 """
 from __future__ import annotations
 
+import re
 import signal as _signal
 
 from ..model import SignalSpec
@@ -23,6 +24,7 @@ SIGNAL_NAMES: dict[str, int] = {
 }
 _BY_NUMBER = {num: name for name, num in SIGNAL_NAMES.items()}
 _MAX = 0xFFFF
+_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 
 def parse_signal(text: str) -> int:
@@ -30,7 +32,7 @@ def parse_signal(text: str) -> int:
     ignored).  ValueError for unknown names, 0, negative or out-of-range numbers (scancel
     prints `Unknown job signal: TEXT`, exit 1)."""
     s = text.strip()
-    if s[:1] in "+-" and s[1:].isdigit() or s.isdigit():
+    if _NUMBER.fullmatch(s):
         num = int(s)
         if 1 <= num <= _MAX:
             return num
@@ -71,11 +73,10 @@ def parse_signal_spec(text: str) -> SignalSpec:
         raise ValueError(f"Invalid --signal specification: {text}") from None
     secs = 60
     if at:
-        if not secs_text.isdigit() if secs_text else False:
+        # "USR1@" is 0 s in Slurm (strtol of "" with nothing left over)
+        if (secs_text and not secs_text.isdigit()) or (secs_text and int(secs_text) > _MAX):
             raise ValueError(f"Invalid --signal specification: {text}")
-        secs = int(secs_text) if secs_text else 0  # "USR1@" is 0 s in Slurm (strtol of "")
-        if secs > _MAX:
-            raise ValueError(f"Invalid --signal specification: {text}")
+        secs = int(secs_text) if secs_text else 0
     return SignalSpec(signum=num, secs=secs, batch_only=batch, reservation_only=reservation)
 
 

@@ -19,6 +19,7 @@ from ..model import INFINITE
 __all__ = [
     "YEAR_SECONDS",
     "parse_time_limit",
+    "parse_minutes",
     "parse_duration_secs",
     "format_elapsed",
     "format_limit",
@@ -124,15 +125,20 @@ def parse_duration_secs(text: str) -> int:
     return total
 
 
+def parse_minutes(text: str) -> int:
+    """Slurm's `time_str2mins` itself: minutes, seconds rounded up, INFINITE for
+    `-1`/`INFINITE`/`UNLIMITED`, and `0` staying 0 (sacct `-k/-K` rejects it; `--time` turns
+    it into UNLIMITED, see parse_time_limit).  ValueError on bad input."""
+    secs = parse_duration_secs(text)
+    return INFINITE if secs == INFINITE else -(-secs // 60)
+
+
 def parse_time_limit(text: str) -> int:
     """`--time` / `--time-min` / `TimeLimit=`: whole minutes, seconds rounded UP (as
     `time_str2mins`), and 0 meaning unlimited (as `arg_set_time_limit`): returns
     model.INFINITE for `0`, `-1`, `INFINITE`, `UNLIMITED`.  ValueError otherwise (the caller
     prints `Invalid --time specification`)."""
-    secs = parse_duration_secs(text)
-    if secs == INFINITE:
-        return INFINITE
-    mins = -(-secs // 60)
+    mins = parse_minutes(text)
     return INFINITE if mins == 0 else mins
 
 

@@ -1,0 +1,777 @@
+"""`srun` inside a job: run a job step on the job's nodes.  Standard library only.
+
+The console script `srun` calls main() when SLURM_JOB_ID is set; the job runtime also puts an
+`srun` of its own first on PATH (the image may not have slurmshim installed).  Supported: -n, -c,
+-N, --ntasks-per-node, -l/--label, --multi-prog, -o/-e/-i (all | none | task id | pattern), -J,
+-D, --export, --open-mode, -K/--kill-on-bad-exit, and the usual input variables (SLURM_NTASKS,
+SLURM_CPUS_PER_TASK, SLURM_NNODES, SLURM_NTASKS_PER_NODE, SLURM_LABELIO, SLURM_EXPORT_ENV,
+SRUN_OUTPUT/ERROR/INPUT, SLURM_OPEN_MODE, SLURM_KILL_BAD_EXIT).  Resource options that only
+constrain a step inside its allocation are accepted and ignored; --mpi and --cpu-bind are
+ignored with a warning (no PMI is provided).
+
+Each step takes an id from the counter in $SLURMSHIM_STEP_DIR and leaves step-<id>.json there:
+written at start (state RUNNING, srun's pid) and at the end (exit code and signal of the worst
+task, state COMPLETED / FAILED / CANCELLED, times, ntasks, ncpus, node list), so the host can show
+N.0, N.1 in sacct.
+
+Steps run on this node.  Tasks that the layout puts on other nodes of a multi-node job are run
+here too, with a warning, until the node agent learns the "run" request (runtime/agent.py): see
+_launch_remote.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from .common import StepDir, exit_info, signal_name, spawn
+from .descriptor import (ENV_STEP_DIR, compress_counts, compress_hostlist, compress_indices,
+                         expand_hostlist)
+from .env import block_layout, export_mode
+from .fname import expand_pattern
+
+PROG = "srun"
+
+# long name -> (short letter or None, argument: 0 none / 1 required / 2 optional, kind)
+# kind: the key in opts, "ignore" (accepted, no effect) or "warn" (accepted, warning)
+OPTIONS: Dict[str, Tuple[Optional[str], int, str]] = {
+    "ntasks": ("n", 1, "ntasks"),
+    "cpus-per-task": ("c", 1, "cpus_per_task"),
+    "nodes": ("N", 1, "nodes"),
+    "ntasks-per-node": (None, 1, "ntasks_per_node"),
+    "label": ("l", 0, "label"),
+    "multi-prog": (None, 0, "multi_prog"),
+    "output": ("o", 1, "output"),
+    "error": ("e", 1, "error"),
+    "input": ("i", 1, "input"),
+    "export": (None, 1, "export"),
+    "job-name": ("J", 1, "job_name"),
+    "chdir": ("D", 1, "chdir"),
+    "open-mode": (None, 1, "open_mode"),
+    "kill-on-bad-exit": ("K", 2, "kill_on_bad_exit"),
+    "help": ("h", 0, "help"),
+    "usage": (None, 0, "help"),
+    "mpi": (None, 1, "warn"),
+    "cpu-bind": (None, 1, "warn"),
+    "distribution": ("m", 1, "warn"),
+    "unbuffered": ("u", 0, "ignore"),
+    "wait": ("W", 1, "ignore"),
+    "verbose": ("v", 0, "ignore"),
+    "quiet": ("Q", 0, "ignore"),
+    "exclusive": (None, 2, "ignore"),
+    "overlap": (None, 0, "overlap"),
+    "exact": (None, 0, "ignore"),
+    "mem": (None, 1, "ignore"),
+    "mem-per-cpu": (None, 1, "ignore"),
+    "mem-per-gpu": (None, 1, "ignore"),
+    "gpus": ("G", 1, "ignore"),
+    "gpus-per-node": (None, 1, "ignore"),
+    "gpus-per-task": (None, 1, "ignore"),
+    "gres": (None, 1, "ignore"),
+    "time": ("t", 1, "ignore"),
+    "partition": ("p", 1, "ignore"),
+    "account": ("A", 1, "ignore"),
+    "qos": ("q", 1, "ignore"),
+    "nodelist": ("w", 1, "ignore"),
+    "exclude": ("x", 1, "ignore"),
+    "jobid": (None, 1, "ignore"),
+    "external-launcher": (None, 0, "ignore"),
+    "propagate": (None, 2, "ignore"),
+    "hint": (None, 1, "ignore"),
+    "threads-per-core": (None, 1, "ignore"),
+    "mem-bind": (None, 1, "ignore"),
+    "gpu-bind": (None, 1, "ignore"),
+    "overcommit": ("O", 0, "overcommit"),
+}
+_SHORT = {v[0]: k for k, v in OPTIONS.items() if v[0]}
+
+USAGE = """\
+Usage: srun [-N nnodes] [-n ntasks] [-c ncpus] [--ntasks-per-node=n] [-l] [-J jobname]
+            [-o out] [-e err] [-i in] [-D dir] [--export=...] [--open-mode=append|truncate]
+            [-K] [--multi-prog] executable [args...]
+"""
+
+
+class UsageError(Exception):
+    """getopt-level error: the lines to print, exit 255 (like Slurm's srun)."""
+
+
+class StepError(Exception):
+    """A Slurm-style error: `srun: error: <message>`, exit 1."""
+
+
+# ------------------------------------------------------------------ options
+
+def parse_args(argv: Sequence[str]) -> Tuple[Dict[str, Any], List[str], List[str]]:
+    """getopt_long with "+": options end at the first non-option.  Returns (options, command,
+    warnings)."""
+    opts: Dict[str, Any] = {}
+    warnings: List[str] = []
+    i = 0
+    argv = list(argv)
+
+    def store(name: str, value: Any) -> None:
+        kind = OPTIONS[name][2]
+        if kind == "warn":
+            if str(value).lower() != "none":
+                warnings.append("option --%s=%s is not supported here and is ignored"
+                                % (name, value))
+        elif kind != "ignore":
+            opts[kind] = value
+
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            i += 1
+            break
+        if arg.startswith("--"):
+            body = arg[2:]
+            name, eq, value = body.partition("=")
+            matches = [k for k in OPTIONS if k == name] or \
+                [k for k in OPTIONS if k.startswith(name)]
+            if len(matches) != 1:
+                if len(matches) > 1:
+                    raise UsageError("%s: option '--%s' is ambiguous; possibilities: %s"
+                                     % (PROG, name, " ".join("'--%s'" % m for m in matches)))
+                raise UsageError("%s: unrecognized option '%s'" % (PROG, arg))
+            name = matches[0]
+            takes = OPTIONS[name][1]
+            if takes == 0:
+                if eq:
+                    raise UsageError("%s: option '--%s' doesn't allow an argument"
+                                     % (PROG, name))
+                store(name, True)
+            elif takes == 2:
+                store(name, value if eq else True)
+            else:
+                if not eq:
+                    i += 1
+                    if i >= len(argv):
+                        raise UsageError("%s: option '--%s' requires an argument"
+                                         % (PROG, name))
+                    value = argv[i]
+                store(name, value)
+            i += 1
+            continue
+        if arg.startswith("-") and len(arg) > 1:
+            j = 1
+            while j < len(arg):
+                letter = arg[j]
+                name = _SHORT.get(letter)
+                if name is None:
+                    raise UsageError("%s: invalid option -- '%s'" % (PROG, letter))
+                takes = OPTIONS[name][1]
+                if takes == 0:
+                    store(name, True)
+                    j += 1
+                    continue
+                rest = arg[j + 1:]
+                if takes == 2:
+                    store(name, rest if rest else True)
+                elif rest:
+                    store(name, rest)
+                else:
+                    i += 1
+                    if i >= len(argv):
+                        raise UsageError("%s: option requires an argument -- '%s'"
+                                         % (PROG, letter))
+                    store(name, argv[i])
+                break
+            i += 1
+            continue
+        break
+    return opts, argv[i:], warnings
+
+
+def _int(value: Any, what: str) -> int:
+    try:
+        n = int(str(value).split("-", 1)[0])
+    except ValueError:
+        raise StepError('Invalid numeric value "%s" for %s.' % (value, what))
+    return n
+
+
+# ------------------------------------------------------------------ multi-prog
+
+def _in_range(rank: int, spec: str, ntasks: int) -> Optional[int]:
+    """Offset of `rank` within the rank spec ("1,3-5", "*"), or None."""
+    if spec == "*":
+        return rank
+    passed = 0
+    for rng in spec.split(","):
+        if rng.isdigit():
+            if rank == int(rng):
+                return passed
+            passed += 1
+        elif "-" in rng:
+            lo_s, hi_s = rng.split("-", 1)
+            if lo_s.isdigit() and hi_s.isdigit():
+                lo, hi = int(lo_s), int(hi_s)
+                if lo <= rank <= hi:
+                    return passed + rank - lo
+                passed += hi - lo + 1
+    return None
+
+
+def _split_args(text: str, rank: int, offset: int) -> List[str]:
+    """Tokenize a multi-prog command: whitespace separates, '...' quotes, backslash escapes,
+    %t = task rank, %o = offset within the range."""
+    args: List[str] = []
+    cur: Optional[str] = None
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isspace():
+            if cur is not None:
+                args.append(cur)
+                cur = None
+            i += 1
+            continue
+        cur = cur or ""
+        if ch == "%" and i + 1 < len(text):
+            letter = text[i + 1]
+            if letter == "t":
+                cur += str(rank)
+            elif letter == "o":
+                cur += str(offset)
+            i += 2
+        elif ch == "\\":
+            if i + 1 < len(text):
+                cur += text[i + 1]
+            i += 2
+        elif ch == "'":
+            end = text.find("'", i + 1)
+            if end < 0:
+                raise StepError("Program arguments specification format invalid: %s." % text)
+            cur += text[i + 1:end]
+            i = end + 1
+        else:
+            cur += ch
+            i += 1
+    if cur is not None:
+        args.append(cur)
+    return args
+
+
+def parse_multi_prog(path: str, ntasks: Optional[int]) -> Tuple[int, Dict[int, List[str]]]:
+    """Read a --multi-prog file (srun(1) MULTIPLE PROGRAM CONFIGURATION).  Returns the task
+    count (the highest rank + 1 when -n was not given) and each rank's argv."""
+    try:
+        with open(path, "r", encoding="utf-8") as fh:
+            raw = fh.read().split("\n")
+    except OSError:
+        raise StepError("Unable to open configuration file %s" % path)
+    lines: List[Tuple[int, str]] = []
+    buf, start = "", 0
+    for num, line in enumerate(raw, 1):
+        if not buf:
+            start = num
+        if line.endswith("\\"):
+            buf += line[:-1]
+            continue
+        buf += line
+        lines.append((start, buf))
+        buf = ""
+    if buf:
+        lines.append((start, buf))
+    entries: List[Tuple[int, str, str]] = []
+    highest = -1
+    for num, line in lines:
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        parts = text.split(None, 1)
+        if len(parts) < 2:
+            raise StepError("Line %d of configuration file %s invalid" % (num, path))
+        spec, rest = parts
+        if spec != "*":
+            for rng in spec.split(","):
+                ends = rng.split("-", 1)
+                if not all(e.isdigit() for e in ends):
+                    raise StepError("Line %d of configuration file %s invalid" % (num, path))
+                if len(ends) == 2 and int(ends[0]) > int(ends[1]):
+                    raise StepError("Line %d of configuration file %s invalid" % (num, path))
+                highest = max(highest, int(ends[-1]))
+        entries.append((num, spec, rest))
+    count = ntasks if ntasks else highest + 1
+    if ntasks and highest >= ntasks:
+        raise StepError("Invalid task id, %d >= ntasks" % highest)
+    if count <= 0:
+        raise StepError("Invalid task count %d" % count)
+    programs: Dict[int, List[str]] = {}
+    for rank in range(count):
+        for _num, spec, rest in entries:
+            offset = _in_range(rank, spec, count)
+            if offset is not None:
+                programs[rank] = _split_args(rest, rank, offset)
+                break
+        else:
+            raise StepError("Configuration file %s invalid, no record for task id %d"
+                            % (path, rank))
+    return count, programs
+
+
+# ------------------------------------------------------------------ the step
+
+def _task_ranges(ids: Sequence[int]) -> str:
+    return compress_indices(ids)
+
+
+class _Out:
+    """Where a task's stdout or stderr goes: an fd shared by tasks, with a lock for labelled
+    lines."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.lock = threading.Lock()
+
+
+def _label_pump(src: int, out: _Out, prefix: bytes) -> None:
+    buf = b""
+    while True:
+        try:
+            data = os.read(src, 65536)
+        except InterruptedError:
+            continue
+        except OSError:
+            break
+        if not data:
+            break
+        buf += data
+        if b"\n" in buf:
+            head, buf = buf.rsplit(b"\n", 1)
+            text = b"".join(prefix + line + b"\n" for line in head.split(b"\n"))
+            with out.lock:
+                write_fd_bytes(out.fd, text)
+    if buf:
+        with out.lock:
+            write_fd_bytes(out.fd, prefix + buf + b"\n")
+    os.close(src)
+
+
+def write_fd_bytes(fd: int, data: bytes) -> None:
+    while data:
+        try:
+            n = os.write(fd, data)
+        except InterruptedError:
+            continue
+        except OSError:
+            return
+        data = data[n:]
+
+
+class Step:
+    def __init__(self, opts: Dict[str, Any], command: List[str], environ: Dict[str, str]) -> None:
+        self.opts = opts
+        self.command = command
+        self.environ = environ
+        step_dir = environ.get(ENV_STEP_DIR)
+        self.steps: Optional[StepDir] = StepDir(step_dir) if step_dir else None
+        self.info = self.steps.job_info() if self.steps else {}
+        self.job_id = int(environ.get("SLURM_JOB_ID") or self.info.get("job_id") or 0)
+        self.cancelled = False
+        self.pending: List[int] = []
+
+    # -- layout ------------------------------------------------------------------------------
+    def plan(self) -> None:
+        o, env = self.opts, self.environ
+        job_nodes = self.info.get("node_names") or expand_hostlist(
+            env.get("SLURM_JOB_NODELIST") or env.get("SLURMD_NODENAME") or "localhost")
+        cpus = [int(c) for c in (self.info.get("cpus_per_node") or [])] or \
+            [_int(env.get("SLURM_CPUS_ON_NODE") or 1, "cpus")] * len(job_nodes)
+        if "cpus_per_task" in o:
+            cpt = _int(o["cpus_per_task"], "--cpus-per-task")
+        else:
+            cpt = _int(env.get("SLURM_CPUS_PER_TASK") or 1, "SLURM_CPUS_PER_TASK")
+        self.cpt_given = "cpus_per_task" in o or bool(env.get("SLURM_CPUS_PER_TASK"))
+        self.cpt = max(cpt, 1)
+        ntasks: Optional[int] = None
+        if "ntasks" in o:
+            ntasks = _int(o["ntasks"], "--ntasks")
+        elif env.get("SLURM_NTASKS") or env.get("SLURM_NPROCS"):
+            ntasks = _int(env.get("SLURM_NTASKS") or env.get("SLURM_NPROCS"), "SLURM_NTASKS")
+        ntpn = o.get("ntasks_per_node") or env.get("SLURM_NTASKS_PER_NODE")
+        ntpn_i = _int(ntpn, "--ntasks-per-node") if ntpn else None
+        if "nodes" in o:
+            nnodes = _int(o["nodes"], "--nodes")
+        elif ntasks:
+            nnodes = min(len(job_nodes), ntasks)
+        else:
+            nnodes = len(job_nodes)
+        if nnodes < 1 or nnodes > len(job_nodes):
+            raise StepError("Unable to create step for job %d: Requested node configuration is "
+                            "not available" % self.job_id)
+        self.programs: Optional[Dict[int, List[str]]] = None
+        if o.get("multi_prog"):
+            if not self.command:
+                raise StepError("No command given to execute.")
+            count, self.programs = parse_multi_prog(self.command[0],
+                                                    ntasks if "ntasks" in o else None)
+            ntasks = count
+            extra = self.command[1:]
+            for rank in self.programs:
+                self.programs[rank] = self.programs[rank] + extra
+        if not ntasks:
+            ntasks = (ntpn_i or 1) * nnodes
+        if ntasks < 1:
+            raise StepError("invalid number of tasks (-n %d)" % ntasks)
+        if ntasks * self.cpt > sum(cpus[:nnodes]) and not (o.get("overcommit") or
+                                                            o.get("overlap")):
+            raise StepError("Unable to create step for job %d: More processors requested than "
+                            "permitted" % self.job_id)
+        self.ntasks = ntasks
+        self.node_names = list(job_nodes[:nnodes])
+        if ntpn_i and "ntasks" not in o and not o.get("multi_prog"):
+            self.per_node = [ntpn_i] * nnodes
+            self.ntasks = sum(self.per_node)
+        else:
+            self.per_node = block_layout(ntasks, [c // self.cpt for c in cpus[:nnodes]])
+        self.task_node: List[int] = []
+        for node, count in enumerate(self.per_node):
+            self.task_node.extend([node] * count)
+        here = self.info.get("node_index")
+        self.here = int(here) if here is not None else 0
+        self.job_cpus = cpus
+
+    # -- environment -------------------------------------------------------------------------
+    def base_env(self) -> Dict[str, str]:
+        export = self.opts.get("export") or self.environ.get("SLURM_EXPORT_ENV")
+        mode = export_mode(export)
+        env = dict(self.environ)
+        if mode == "ALL":
+            base = env
+            if export:
+                for item in export.split(",")[1:]:
+                    name, eq, value = item.partition("=")
+                    if eq and name not in base:
+                        base[name] = value
+        else:
+            base = {k: v for k, v in env.items() if k.startswith("SLURM") or k == ENV_STEP_DIR}
+            if mode == "LIST":
+                for item in export.split(","):
+                    name, eq, value = item.partition("=")
+                    if eq:
+                        base[name] = value
+                    elif name in env:
+                        base[name] = env[name]
+        return base
+
+    def step_env(self, port: int) -> Dict[str, str]:
+        e = self.base_env()
+        nodelist = compress_hostlist(self.node_names)
+        tpn = compress_counts(self.per_node)
+        e["SLURM_STEP_ID"] = e["SLURM_STEPID"] = str(self.step_id)
+        e["SLURM_STEP_NUM_TASKS"] = e["SLURM_NTASKS"] = e["SLURM_NPROCS"] = str(self.ntasks)
+        e["SLURM_STEP_NUM_NODES"] = e["SLURM_NNODES"] = str(len(self.node_names))
+        e["SLURM_STEP_NODELIST"] = e["SLURM_NODELIST"] = nodelist
+        e.setdefault("SLURM_JOB_NODELIST", nodelist)
+        e["SLURM_STEP_TASKS_PER_NODE"] = e["SLURM_TASKS_PER_NODE"] = tpn
+        e["SLURM_STEP_LAUNCHER_PORT"] = e["SLURM_SRUN_COMM_PORT"] = str(port)
+        host = self.info.get("launch_addr") or "127.0.0.1"
+        e["SLURM_SRUN_COMM_HOST"] = e["SLURM_LAUNCH_NODE_IPADDR"] = host
+        e["SLURM_DISTRIBUTION"] = "cyclic" if self.ntasks <= len(self.node_names) else "block"
+        e["SLURMD_DEBUG"] = "2"
+        mask = os.umask(0)
+        os.umask(mask)
+        e["SLURM_UMASK"] = "0%o%o%o" % ((mask >> 6) & 7, (mask >> 3) & 7, mask & 7)
+        group = self.info.get("group")
+        if group:
+            e["SLURM_JOB_GROUP"] = str(group)
+        if self.cpt_given:
+            e["SLURM_CPUS_PER_TASK"] = str(self.cpt)
+        if self.opts.get("label"):
+            e["SLURM_LABELIO"] = "1"
+        if self.opts.get("job_name"):
+            e["SLURM_JOB_NAME"] = str(self.opts["job_name"])
+        return e
+
+    def task_env(self, base: Dict[str, str], rank: int) -> Dict[str, str]:
+        node = self.task_node[rank]
+        on_node = [r for r in range(self.ntasks) if self.task_node[r] == node]
+        e = dict(base)
+        name = self.node_names[node]
+        e["SLURM_PROCID"] = str(rank)
+        e["SLURM_LOCALID"] = str(on_node.index(rank))
+        e["SLURM_NODEID"] = str(node)
+        e["SLURM_GTIDS"] = ",".join(str(r) for r in on_node)
+        e["SLURMD_NODENAME"] = name
+        e["SLURM_TOPOLOGY_ADDR"] = name
+        e["SLURM_CPUS_ON_NODE"] = str(self.job_cpus[node] if node < len(self.job_cpus)
+                                      else self.job_cpus[0])
+        return e
+
+    # -- io ----------------------------------------------------------------------------------
+    def _expand(self, pattern: str, rank: int) -> str:
+        env = self.environ
+        arr = env.get("SLURM_ARRAY_JOB_ID")
+        task = env.get("SLURM_ARRAY_TASK_ID")
+        return expand_pattern(pattern, job_id=self.job_id,
+                              array_job_id=int(arr) if arr else None,
+                              array_task_id=int(task) if task else None, step_id=self.step_id,
+                              node_name=self.node_names[self.task_node[rank]],
+                              node_id=self.task_node[rank], task_id=rank,
+                              user=env.get("SLURM_JOB_USER", ""),
+                              job_name=env.get("SLURM_JOB_NAME", ""),
+                              restart_count=int(env.get("SLURM_RESTART_COUNT") or 0),
+                              is_srun=True)
+
+    def _targets(self, which: str, default_fd: int) -> List[Optional[_Out]]:
+        """Per-rank output target (None = /dev/null) for stdout ("o") or stderr ("e")."""
+        o = self.opts
+        spec = o.get("output") if which == "o" else (o.get("error") or o.get("output"))
+        env_name = "SRUN_OUTPUT" if which == "o" else "SRUN_ERROR"
+        if spec is None:
+            spec = self.environ.get(env_name) or (self.environ.get("SRUN_OUTPUT")
+                                                  if which == "e" else None)
+        if spec is None or spec == "all":
+            shared = _Out(default_fd)
+            return [shared] * self.ntasks
+        if spec == "none":
+            return [None] * self.ntasks
+        if spec.isdigit():
+            shared = _Out(default_fd)
+            return [shared if r == int(spec) else None for r in range(self.ntasks)]
+        mode = o.get("open_mode") or self.environ.get("SLURM_OPEN_MODE") or \
+            self.info.get("open_mode") or "truncate"
+        flags = os.O_CREAT | os.O_WRONLY | os.O_APPEND
+        if not str(mode).lower().startswith("a"):
+            flags |= os.O_TRUNC
+        files: Dict[str, _Out] = {}
+        out: List[Optional[_Out]] = []
+        for rank in range(self.ntasks):
+            path = self._expand(spec, rank)
+            if path not in files:
+                if path in self._opened:
+                    files[path] = self._opened[path]
+                else:
+                    try:
+                        fd = os.open(path, flags, 0o666)
+                    except OSError as exc:
+                        raise StepError("Could not open %s file %s: %s"
+                                        % ("stdout" if which == "o" else "stderr", path,
+                                           os.strerror(exc.errno or 5)))
+                    files[path] = self._opened[path] = _Out(fd)
+            out.append(files[path])
+        return out
+
+    def _inputs(self) -> List[int]:
+        spec = self.opts.get("input") or self.environ.get("SRUN_INPUT")
+        null = self._devnull()
+        if spec is None or spec == "all":
+            return [0] * self.ntasks
+        if spec == "none":
+            return [null] * self.ntasks
+        if spec.isdigit():
+            return [0 if r == int(spec) else null for r in range(self.ntasks)]
+        fds = []
+        for rank in range(self.ntasks):
+            path = self._expand(spec, rank)
+            try:
+                fds.append(os.open(path, os.O_RDONLY))
+            except OSError as exc:
+                raise StepError("Could not open stdin file %s: %s"
+                                % (path, os.strerror(exc.errno or 5)))
+        return fds
+
+    def _devnull(self) -> int:
+        if self._null is None:
+            self._null = os.open(os.devnull, os.O_RDWR)
+        return self._null
+
+    # -- signals -----------------------------------------------------------------------------
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self.pending.append(signum)
+
+    def _forward(self) -> None:
+        while self.pending:
+            signum = self.pending.pop(0)
+            if signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+                self.cancelled = True
+                if self.kill_at is None:
+                    self.kill_at = time.time() + float(self.info.get("kill_wait") or 30)
+            for pid in self.alive:
+                try:
+                    os.killpg(pid, signum)
+                except OSError:
+                    pass
+
+    # -- run ---------------------------------------------------------------------------------
+    def run(self) -> int:
+        self._opened: Dict[str, _Out] = {}
+        self._null: Optional[int] = None
+        self.kill_at: Optional[float] = None
+        self.plan()
+        self.step_id = self.steps.next_step_id() if self.steps else 0
+        name = self.opts.get("job_name") or os.path.basename(self.command[0])
+        record = {"job_id": self.job_id, "step_id": self.step_id, "name": name,
+                  "state": "RUNNING", "pid": os.getpid(), "start_time": time.time(),
+                  "ntasks": self.ntasks, "ncpus": self.ntasks * self.cpt,
+                  "nnodes": len(self.node_names),
+                  "node_list": compress_hostlist(self.node_names),
+                  "command": list(self.command)}
+        if self.steps:
+            self.steps.write_record(record)
+        remote = sorted({self.node_names[n] for n in self.task_node if n != self.here})
+        if remote:
+            self._launch_remote(remote)
+
+        # a listening socket stands for srun's I/O port (SLURM_SRUN_COMM_PORT), the hook for
+        # a multi-node fan-out
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        try:
+            base = self.step_env(port)
+            outs = self._targets("o", 1)
+            errs = self._targets("e", 2)
+            ins = self._inputs()
+            label = bool(self.opts.get("label") or self.environ.get("SLURM_LABELIO"))
+            width = len(str(self.ntasks - 1))
+            cwd = self.opts.get("chdir")
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP,
+                        signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT):
+                signal.signal(sig, self._on_signal)
+            pumps = []
+            self.alive: Dict[int, int] = {}
+            for rank in range(self.ntasks):
+                argv = self.programs[rank] if self.programs is not None else self.command
+                env = self.task_env(base, rank)
+                fds = []
+                for target in (outs[rank], errs[rank]):
+                    if target is None:
+                        fds.append(self._devnull())
+                    elif label:
+                        r, w = os.pipe()
+                        prefix = ("%*d: " % (width, rank)).encode()
+                        pumps.append((r, target, prefix))
+                        fds.append(w)
+                    else:
+                        fds.append(target.fd)
+                pid = spawn(argv, env, cwd, ins[rank], fds[0], fds[1], new_pgrp=True)
+                self.alive[pid] = rank
+                for fd, target in zip(fds, (outs[rank], errs[rank])):
+                    if label and target is not None:
+                        os.close(fd)
+            threads = []
+            for r, target, prefix in pumps:
+                t = threading.Thread(target=_label_pump, args=(r, target, prefix), daemon=True)
+                t.start()
+                threads.append(t)
+            results = self._wait()
+            for t in threads:
+                t.join(timeout=10)
+        finally:
+            listener.close()
+        return self._report(results, record)
+
+    def _launch_remote(self, nodes: List[str]) -> None:
+        """Hook for the multi-node fan-out (send {"op": "run"} to each node's agent through the
+        main node).  Until then the tasks run here, with their intended node ids."""
+        sys.stderr.write("%s: warning: tasks for %s run on %s: steps across several nodes are "
+                         "not implemented yet\n" % (PROG, ",".join(nodes),
+                                                    self.node_names[0] if self.here == 0
+                                                    else "this node"))
+
+    def _wait(self) -> Dict[int, int]:
+        results: Dict[int, int] = {}
+        kill_bad = self.opts.get("kill_on_bad_exit")
+        if kill_bad is None and self.environ.get("SLURM_KILL_BAD_EXIT"):
+            kill_bad = self.environ["SLURM_KILL_BAD_EXIT"] != "0"
+        if kill_bad not in (None, False):
+            kill_bad = str(kill_bad) != "0"
+        delay = 0.002
+        while self.alive:
+            self._forward()
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid:
+                rank = self.alive.pop(pid, None)
+                if rank is not None:
+                    results[rank] = status
+                    if kill_bad and status != 0 and not self.cancelled:
+                        self.cancelled = True
+                        self.pending.append(signal.SIGKILL)
+                delay = 0.002
+                continue
+            if self.kill_at is not None and time.time() >= self.kill_at:
+                self.pending.append(signal.SIGKILL)
+                self.kill_at = time.time() + 5
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        return results
+
+    def _report(self, results: Dict[int, int], record: Dict[str, Any]) -> int:
+        """Slurm's per-task exit lines, the worst status as srun's exit code, the step record."""
+        groups: Dict[Tuple[int, int], List[int]] = {}
+        for rank, status in sorted(results.items()):
+            groups.setdefault((self.task_node[rank], status), []).append(rank)
+        worst = 0
+        for (node, status), ranks in sorted(groups.items(), key=lambda kv: kv[1][0]):
+            what = "task" if len(ranks) == 1 else "tasks"
+            where = self.node_names[node]
+            if os.WIFSIGNALED(status):
+                sig = os.WTERMSIG(status)
+                core = " (core dumped)" if os.WCOREDUMP(status) else ""
+                if not self.cancelled:
+                    sys.stderr.write("%s: error: %s: %s %s: %s%s\n"
+                                     % (PROG, where, what, _task_ranges(ranks),
+                                        signal_name(sig), core))
+                if not os.WIFSIGNALED(worst) or sig > os.WTERMSIG(worst):
+                    worst = status
+            elif os.WIFEXITED(status) and os.WEXITSTATUS(status):
+                code = os.WEXITSTATUS(status)
+                sys.stderr.write("%s: error: %s: %s %s: Exited with exit code %d\n"
+                                 % (PROG, where, what, _task_ranges(ranks), code))
+                if not os.WIFSIGNALED(worst) and code > os.WEXITSTATUS(worst):
+                    worst = status
+        sys.stderr.flush()
+        info = exit_info(worst)
+        if self.cancelled and info["signal"]:
+            state = "CANCELLED"
+        elif info["exit_code"] or info["signal"]:
+            state = "FAILED"
+        else:
+            state = "COMPLETED"
+        if self.steps:
+            self.steps.write_record(dict(record, state=state, end_time=time.time(),
+                                         exit_code=info["exit_code"], signal=info["signal"],
+                                         pid=None))
+        return info["rc"]
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    environ = dict(os.environ)
+    try:
+        opts, command, warnings = parse_args(argv)
+    except UsageError as exc:
+        sys.stderr.write("%s\nTry \"srun --help\" for more information\n" % exc)
+        return 255
+    if opts.get("help"):
+        sys.stdout.write(USAGE)
+        return 0
+    for w in warnings:
+        sys.stderr.write("%s: warning: %s\n" % (PROG, w))
+    if not command:
+        sys.stderr.write("%s: fatal: No command given to execute.\n" % PROG)
+        return 1
+    if not environ.get("SLURM_JOB_ID"):
+        sys.stderr.write("%s: error: no job allocation (SLURM_JOB_ID is not set): run srun "
+                         "inside a batch job\n" % PROG)
+        return 1
+    try:
+        return Step(opts, command, environ).run()
+    except StepError as exc:
+        sys.stderr.write("%s: error: %s\n" % (PROG, exc))
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
