@@ -366,7 +366,7 @@ class Controller:
             self.backend(name).kick(self)
 
     def _mark_cancelled(self, rec: JobRecord, uid: int, now: float) -> None:
-        self.ledger.update(rec.job_id, state=JobState.CANCELLED, reason="None", end_time=now,
+        self.ledger.update(rec.job_id, state=JobState.CANCELLED, end_time=now,
                            cancelled_by=uid, exit_code=0, exit_signal=0)
 
     def _cancel_pending_tasks(self, meta: JobRecord, only: set[int], uid: int, now: float) -> None:

@@ -407,5 +407,12 @@ def test_cli_completed_and_failed_jobs(tmp_path):
         f"{bad}|exit3|FAILED|3:0\n{bad}.batch|batch|FAILED|3:0\n")
     res = _sacct(tmp_path, "-X", "-s", "F", "-n", "-P", "-o", "jobid")
     assert res.stdout == ""                                    # -s alone: the window is now
-    res = _sacct(tmp_path, "-X", "-s", "F", "-S", "midnight", "-n", "-P", "-o", "jobid")
+    res = _sacct(tmp_path, "-X", "-s", "F", "-S", "midnight", "-E", "now", "-n", "-P",
+                 "-o", "jobid")
     assert res.stdout == f"{bad}\n"
+    res = _sacct(tmp_path, "-X", "-j", f"{ok},{bad}", "-P", "-n",
+                 "-o", "jobid,alloccpus,nodelist,exitcode,derivedexitcode,timelimit")
+    lines = res.stdout.splitlines()
+    assert [ln.split("|")[0] for ln in lines] == [str(ok), str(bad)]
+    # DerivedExitCode only counts srun steps: a batch script's exit 3 leaves it 0:0 (capture 92)
+    assert lines[1].split("|")[3:5] == ["3:0", "0:0"]

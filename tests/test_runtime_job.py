@@ -384,6 +384,19 @@ def test_other_signals_are_forwarded(tmp_path, target):
         assert text.endswith("shell got USR2\n")
 
 
+def test_sigterm_as_a_plain_signal_is_not_a_cancel(tmp_path):
+    """scancel -b -s TERM: the batch shell gets TERM; no banner, no SIGKILL later."""
+    script = "#!/bin/bash\ntrap 'echo shell got TERM; exit 4' TERM\ntouch started\n" \
+             "for i in $(seq 200); do sleep 0.1; done\n"
+    proc = _start(tmp_path, script)
+    request_signal(str(tmp_path / "stage" / "53"), None, target="batch")
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    assert proc.returncode == 4
+    assert (tmp_path / "slurm-53.out").read_text() == "shell got TERM\n"
+    assert status(tmp_path)["state"] == "FAILED"
+
+
 def test_signal_to_steps_only(tmp_path):
     """scancel -s USR2 (no -b): the steps' tasks get it, the batch shell does not."""
     script = ("#!/bin/bash\ntrap 'echo shell got USR2' USR2\n"

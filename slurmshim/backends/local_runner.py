@@ -191,10 +191,8 @@ class Runner:
             elif state == JobState.TIMEOUT:
                 reason = "TimeLimit"
             ctl.ledger.update(self.job_id, state=state, reason=reason, exit_code=job_exit,
-                              exit_signal=job_sig, end_time=now, derived_exit_code=max(
-                                  [job_exit] + [int(s.get("exit_code") or 0)
-                                                for s in status.get("steps") or []
-                                                if isinstance(s, dict)]))
+                              exit_signal=job_sig, end_time=now,
+                              derived_exit_code=self._derived_exit_code())
             if started:
                 self._record_steps(fresh, status, state, exit_code, sig, now)
         self._schedule()
@@ -237,6 +235,13 @@ class Runner:
                 num_tasks=int(step.get("ntasks") or step.get("num_tasks") or 1),
                 num_nodes=int(step.get("nnodes") or step.get("num_nodes") or 1),
                 node_list=str(step.get("node_list") or rec.node_list)))
+
+    def _derived_exit_code(self) -> int:
+        """Slurm's DerivedExitCode: the highest exit code of the job's srun steps (the batch
+        step does not count)."""
+        codes = [int(st.get("exit_code") or 0) for st in self._srun_steps()
+                 if str(st.get("step_id")) not in ("batch", "None", "")]
+        return max(codes, default=0)
 
     def _srun_steps(self) -> list[dict]:
         steps_dir = self.job_dir / "steps"

@@ -11,7 +11,8 @@ Accepted without effect (nothing to filter on here): -F/--flags, -x/--associatio
 --whole-hetjob, --federation/--local, -v.  Not supported: --helpreason (error, exit 1).
 -c/--completion and -f/--file behave as on a cluster without a jobcomp plugin.
 `--yaml` is rendered with PyYAML when it is installed (the layout approximates Slurm's libyaml
-output), else it is an error.
+output), else it is an error.  Extension: `-j 12_[1-3,7]` selects those tasks (real 25.11 sacct
+rejects brackets with `Bad job array element specified: 12`).
 """
 from __future__ import annotations
 
@@ -665,7 +666,8 @@ def _run(argv: Sequence[str], now: float) -> tuple[int, str, str, list[str]]:
         cluster = _cluster_name(ctl)
         if not opts.all_clusters and opts.clusters is not None:
             q.clusters = [] if cluster.lower() in opts.clusters else ["other"]
-        jobs = ctl.accounting_jobs()
+        # every record that can match ended (or was submitted) after the window start
+        jobs = ctl.accounting_jobs(window[0] or None)
         if q.gids is not None or q.wckeys is not None or q.constraints is not None:
             _load_specs(ctl, jobs)
         requeued = [r.job_id for r in jobs if r.restarts]

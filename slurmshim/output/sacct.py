@@ -36,7 +36,7 @@ from ..slurm import timespec
 
 NO_VAL = 0xFFFFFFFE          # Slurm's NO_VAL (array_task_id of a plain job or a meta record)
 
-# convert_num_unit() unit indices and flags
+# convert_num_unit() unit indices
 UNIT_NONE, UNIT_KILO, UNIT_MEGA, UNIT_GIGA, UNIT_TERA, UNIT_PETA, UNIT_UNKNOWN = range(7)
 _UNIT_CHARS = "\0KMGTP?"
 

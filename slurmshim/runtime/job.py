@@ -12,9 +12,13 @@ SIGCONT + SIGTERM, and SIGKILL after kill_wait seconds.  The exit status is the 
 
 The supervisor (local backend) tells the runtime why it signals by writing
 <stage>/<raw id>/control.json first (common.request_signal): {"reason": "CANCELLED" | "TIMEOUT" |
-"REQUEUE" | "PREEMPTED" | "NODE_FAIL", "target": "all" | "batch" | "steps"}.  A SIGTERM without
-it is a plain cancel ("DUE to SIGNAL Terminated"; that is what AWS Batch's TerminateJob sends),
-or a time limit when it comes at or after the job's end time.
+"REQUEUE" | "PREEMPTED" | "NODE_FAIL", "target": "all" | "batch" | "steps"}.  With a reason the
+job is stopped (banner, SIGCONT + SIGTERM to everything, SIGKILL after kill_wait); without one
+the signal is only delivered to the target (scancel -s: "steps", -b: "batch", -f: "all").  A
+SIGTERM with no control file at all is a plain cancel ("DUE to SIGNAL Terminated"; that is what
+AWS Batch's TerminateJob sends), or a time limit when it comes at or after the job's end time.
+Send signals to the runtime's pid only; if the supervisor must SIGKILL the runtime itself, it
+should kill the job's session too (status.json "batch_pid" is its session id).
 
 Files under <stage>/<raw id>/ (when the descriptor has a stage):
     status.json   written at start (state RUNNING, pid, paths) and at the end: state
@@ -221,8 +225,8 @@ class BatchJob:
             signum = self.pending.pop(0)
             control = take_control(self.job_dir)
             reason = control.get("reason")
-            if signum == signal.SIGTERM or reason in STOP_REASONS:
-                if not reason or reason not in STOP_REASONS:
+            if reason in STOP_REASONS or (signum == signal.SIGTERM and not control):
+                if not reason:
                     end = job_times(self.desc_eff, self.start_time)["end"]
                     limit = int(self.desc.get("time_limit") if self.desc.get("time_limit")
                                 is not None else -1)
@@ -280,7 +284,8 @@ class BatchJob:
         self._write_status(job_id=self.raw_id, array_job_id=self.ids["array_job_id"],
                            array_task_id=self.ids["array_task_id"], node=self.node,
                            state="RUNNING", pid=os.getpid(), start_time=self.start_time,
-                           attempt=self.placement.get("attempt"))
+                           attempt=self.placement.get("attempt"),
+                           batch_job_id=self.placement.get("batch_job_id"))
 
         # stdio, as slurmstepd sets it up before anything else
         out_pat = d.get("output") or default_output(self.ids["array_job_id"] is not None)
@@ -391,15 +396,19 @@ class BatchJob:
         return self._finish(info, batch_rec)
 
     def _wait(self) -> int:
+        """Wait for the batch script.  waitpid(-1) also reaps orphans that the kernel hands to
+        us when the runtime is a container's PID 1."""
         delay = 0.005
         while True:
             self._handle_pending()
             try:
-                pid, status = os.waitpid(self.child, os.WNOHANG)
+                pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return 0
-            if pid:
+            if pid == self.child:
                 return status
+            if pid:
+                continue
             self._timers(time.time())
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
