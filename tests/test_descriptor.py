@@ -160,13 +160,13 @@ def test_options_carried():
 
 
 @pytest.mark.parametrize("part,flags", [
-    (LOCAL, (False, False, 0, False)),
-    (BATCH, (True, True, 6818, True)),
+    (LOCAL, (False, False, 0, False, "login")),
+    (BATCH, (True, True, 6818, True, "inherit")),
 ])
 def test_backend_flags(part, flags):
     desc = build(spec(), part, nodes=part.node_names[:1])
     assert (desc["enforce_time_limit"], desc["tee_output"], desc["agent_port"],
-            desc["efa"]) == flags
+            desc["efa"], desc["user_env"]) == flags
 
 
 def test_descriptor_is_valid_and_small():

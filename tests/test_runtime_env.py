@@ -485,6 +485,16 @@ def test_export_none_loads_the_node_environment():
     assert "SLURMSHIM_JOB" not in env
 
 
+def test_export_none_with_a_login_environment():
+    """Local backend: the runtime inherits the supervisor's environment, so only its login
+    variables stand for "the user's environment on the node"."""
+    node = dict(NODE_ENV, AWS_SECRET_ACCESS_KEY="s", LC_ALL="C", SHELL="/bin/bash")
+    desc = oracle_desc(export="NONE", environment={}, user_env="login")
+    env = job_environment(desc, placement_from_environ(node), node, "vm", 1, 0.0)
+    assert env["HOME"] == "/home/container" and env["LC_ALL"] == "C" and env["LANG"] == "C.UTF-8"
+    assert "NODE_ONLY" not in env and "AWS_SECRET_ACCESS_KEY" not in env
+
+
 def test_export_list_without_all():
     env = _job_env("EDITOR,ARG1=test", {"EDITOR": "vi", "ARG1": "test"})
     assert env["EDITOR"] == "vi" and env["ARG1"] == "test" and env["NODE_ONLY"] == "1"

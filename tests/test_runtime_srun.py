@@ -3,7 +3,6 @@ error lines, step records and --multi-prog, against real Slurm 25.11.7 captures 
 and srun(1)."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -165,7 +164,8 @@ def fake_job(tmp_path: Path, cpus: int = 4, job_id: int = 62, **env) -> dict:
     steps.write_job_info({"job_id": job_id, "node_names": ["node01"], "cpus_per_node": [cpus],
                           "node_index": 0, "group": "root", "kill_wait": 2})
     e = parse(CAPTURE_75_BATCH)
-    e.update({"SLURM_JOB_ID": str(job_id), "SLURM_JOBID": str(job_id), "SLURM_CPUS_ON_NODE": str(cpus),
+    e.update({"SLURM_JOB_ID": str(job_id), "SLURM_JOBID": str(job_id),
+              "SLURM_CPUS_ON_NODE": str(cpus),
               "SLURM_JOB_CPUS_PER_NODE": str(cpus), "SLURM_NTASKS": str(cpus),
               "SLURM_NPROCS": str(cpus), "SLURM_TASKS_PER_NODE": str(cpus),
               "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO),

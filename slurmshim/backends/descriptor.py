@@ -197,6 +197,7 @@ def build_descriptor(spec: JobSpec, record: JobRecord, partition: Partition, clu
         "agent_port": agent_port if agent_port is not None else (0 if local
                                                                  else BATCH_AGENT_PORT),
         "provide_srun": True,
+        "user_env": "login" if local else "inherit",
     }
 
 

@@ -46,8 +46,8 @@ def signal_name(signum: int) -> str:
 
 def cancel_banner(entity: str, node: str, reason: str, signum: int = signal.SIGTERM,
                   now: Optional[float] = None) -> str:
-    """The line slurmstepd writes when a job or step is stopped (req.c), e.g.
-    `[ts] error: *** JOB 53 ON node01 CANCELLED AT 2026-11-22T10:40:56 DUE to SIGNAL Terminated ***`.
+    """The line slurmstepd writes when a job or step is stopped (req.c), e.g. `[ts] error: ***
+    JOB 53 ON node01 CANCELLED AT 2026-11-22T10:40:56 DUE to SIGNAL Terminated ***`.
     entity is "JOB 53" or "STEP 53.0"; reason is a key of BANNER_REASONS or anything else for a
     plain signal (note Slurm's "DUE to SIGNAL" vs "DUE TO ...")."""
     now = time.time() if now is None else now

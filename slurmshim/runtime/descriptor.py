@@ -74,6 +74,9 @@ default shown.  Times are POSIX seconds, memory is MiB, time limits are minutes.
     agent_port       int     TCP port of the main node's agent for multi-node jobs; 0 = any
                              free port on loopback, published in <stage dir>/agent.json (local)
     provide_srun     bool    put an `srun` that runs slurmshim.runtime.srun first on PATH
+    user_env         str     what "the user's environment on the node" is for --export=NONE
+                             and lists: "inherit" (the runtime's environment: a container's
+                             image environment; default) or "login" (only its login variables)
 
 Placement comes from the AWS_BATCH_* variables, which the local backend sets too
 (placement_environ builds them): AWS_BATCH_JOB_ARRAY_INDEX (position p, 0-based),
@@ -113,6 +116,7 @@ DEFAULTS: Dict[str, Any] = {
     "export": None, "signal": None, "restart_count": 0, "efa": False, "stage": None,
     "slurm_conf": "/etc/slurm/slurm.conf", "umask": None, "prio_process": 0, "kill_wait": 30,
     "enforce_time_limit": False, "tee_output": False, "agent_port": 0, "provide_srun": True,
+    "user_env": "inherit",
 }
 
 

@@ -9,7 +9,10 @@ ENVIRONMENT/HOSTNAME); `job_environment` puts them on top of the exported enviro
 * NONE and a list without ALL: "Slurm will implicitly attempt to load the user's environment on
   the node where the script is being executed" (sbatch(1)): the node's environment is the base,
   with the exported SLURM_* and named variables on top (SLURM_GET_USER_ENV=1 is set, as slurmd
-  leaves it).
+  leaves it).  The node's environment is the runtime's whole environment (descriptor user_env
+  "inherit": a container's image environment), or only its login variables (HOME, USER, PATH,
+  SHELL, LANG, LC_*, ...; user_env "login": the local backend, where the runtime inherits the
+  supervisor's environment).
 * NIL: only the exported SLURM_* variables.
 
 On every mode the node's infrastructure variables (AWS_BATCH_*, ECS_*, AWS_CONTAINER_* -- the
@@ -41,6 +44,11 @@ LAUNCHER_DEFAULTS = {
     "OMPI_MCA_plm_slurm_args": "--external-launcher",
     "PRTE_MCA_plm_slurm_args": "--external-launcher",
 }
+
+# what a login environment has (--export=NONE with user_env "login": the local backend, whose
+# runtime inherits the supervisor's environment rather than a clean node's)
+_LOGIN_NAMES = frozenset(("HOME", "USER", "LOGNAME", "SHELL", "PATH", "LANG", "LANGUAGE", "TZ",
+                          "TMPDIR", "TERM", "MAIL"))
 
 _INFRA_PREFIXES = ("AWS_BATCH_", "ECS_", "AWS_CONTAINER_")
 _INFRA_NAMES = ("AWS_EXECUTION_ENV",)
@@ -257,7 +265,12 @@ def job_environment(desc: Mapping[str, Any], placement: Mapping[str, Any],
         if mode == "ALL" and node.get("PATH"):
             base["PATH"] = _merge_path(base.get("PATH", ""), node["PATH"])
     else:
-        base = dict(node)
+        if desc.get("user_env") == "login":
+            node_user = {k: v for k, v in node.items()
+                         if k in _LOGIN_NAMES or k.startswith("LC_")}
+        else:
+            node_user = dict(node)
+        base = node_user
         base.update(exported)
     for k, v in node.items():
         if k.startswith(_INFRA_PREFIXES) or k in _INFRA_NAMES:

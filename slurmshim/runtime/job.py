@@ -31,7 +31,6 @@ Without a stage, the step directory lives in the job's private temporary directo
 """
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import signal

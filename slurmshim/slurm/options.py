@@ -326,7 +326,6 @@ def _account(spec, v, ctx):
 
 
 def _array(spec, v, ctx):
-    spec.extra["array_text"] = v
     try:
         arr = _lazy("arrayspec").parse_array(v, ctx.max_array_size)
     except (ValueError, TypeError, OverflowError):
