@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import calendar
 import json
-import os
 import re
 import time
 from pathlib import Path

@@ -51,6 +51,25 @@ def request_stop(job_dir: Path, runner_pid: int, reason: str) -> None:
         pass
 
 
+def final_state(status: dict, cancelled_by: int | None) -> tuple[JobState, int, int, str]:
+    """The job record's end from the runtime's status: state, exit code, signal and reason, as
+    Slurm records them (a cancelled or timed-out job is 0:0; its batch step carries 0:15)."""
+    text = status.get("state") or "FAILED"
+    code = int(status.get("exit_code") or 0)
+    sig = int(status.get("signal") or 0)
+    if cancelled_by is not None or text == "CANCELLED":
+        return JobState.CANCELLED, 0, 0 if cancelled_by is not None else (sig or 15), "None"
+    if text == "TIMEOUT":
+        return JobState.TIMEOUT, 0, 0, "TimeLimit"
+    if text in ("NODE_FAIL", "PREEMPTED", "OUT_OF_MEMORY"):
+        return JobState(text), code, sig, "None"
+    if text == "COMPLETED" and code == 0 and sig == 0:
+        return JobState.COMPLETED, 0, 0, "None"
+    if status.get("reason") and not code and not sig:
+        return JobState.FAILED, code, sig, "JobLaunchFailure"
+    return JobState.FAILED, code, sig, "NonZeroExitCode" if code else "RaisedSignal"
+
+
 class Runner:
     def __init__(self, state_dir: Path, job_id: int):
         os.environ["SLURMSHIM_STATE_DIR"] = str(state_dir)
@@ -161,7 +180,6 @@ class Runner:
         """Record the end of the job in the ledger, then let the scheduler start what waits."""
         ctl = self.ctl
         now = time.time()
-        state_text = status.get("state") or "FAILED"
         exit_code = int(status.get("exit_code") or 0)
         sig = int(status.get("signal") or 0)
         with ctl.ledger.transaction():
@@ -170,31 +188,13 @@ class Runner:
             if requeue is not None:
                 ctl.ledger.db.execute("DELETE FROM kv WHERE key=?", (f"requeue:{self.job_id}",))
                 self._requeued(fresh, requeue == "hold", now)
-                return
-            if fresh.cancelled_by is not None or state_text == "CANCELLED":
-                state, job_exit, job_sig = JobState.CANCELLED, 0, 0
-                if fresh.cancelled_by is None:
-                    job_sig = sig or 15
-            elif state_text == "TIMEOUT":
-                state, job_exit, job_sig = JobState.TIMEOUT, 0, 0
-            elif state_text in ("NODE_FAIL", "PREEMPTED", "OUT_OF_MEMORY"):
-                state, job_exit, job_sig = JobState(state_text), exit_code, sig
-            elif exit_code == 0 and sig == 0 and state_text == "COMPLETED":
-                state, job_exit, job_sig = JobState.COMPLETED, 0, 0
             else:
-                state, job_exit, job_sig = JobState.FAILED, exit_code, sig
-            reason = "None"
-            if state == JobState.FAILED:
-                reason = "NonZeroExitCode" if job_exit else "RaisedSignal"
-                if status.get("reason") and not job_exit and not job_sig:
-                    reason = "JobLaunchFailure"
-            elif state == JobState.TIMEOUT:
-                reason = "TimeLimit"
-            ctl.ledger.update(self.job_id, state=state, reason=reason, exit_code=job_exit,
-                              exit_signal=job_sig, end_time=now,
-                              derived_exit_code=self._derived_exit_code())
-            if started:
-                self._record_steps(fresh, status, state, exit_code, sig, now)
+                state, job_exit, job_sig, reason = final_state(status, fresh.cancelled_by)
+                ctl.ledger.update(self.job_id, state=state, reason=reason, exit_code=job_exit,
+                                  exit_signal=job_sig, end_time=now,
+                                  derived_exit_code=self._derived_exit_code())
+                if started:
+                    self._record_steps(fresh, status, state, exit_code, sig, now)
         self._schedule()
 
     def _record_steps(self, rec: JobRecord, status: dict, state: JobState, exit_code: int,

@@ -837,7 +837,8 @@ def _print_jobs(a: SqueueArgs, ctl, argv: list[str], nodes: list[str] | None,
     rows = out.sort_rows(rows, sort, now=now)
     text = out.render_rows(rows, fmt, now=now, noheader=a.noheader, array_expand=a.array,
                            spec_of=spec_of, default_limits=limits, id_cut=id_cut,
-                           cluster=cluster, expand_patterns=a.expand_patterns)
+                           cluster=cluster, expand_patterns=a.expand_patterns,
+                           convert=not a.noconvert)
     _write(text)
     return 0
 
@@ -857,16 +858,13 @@ def _print_steps(a: SqueueArgs, ctl, argv: list[str], nodes: list[str] | None,
     steps_by_job = ctl.steps_for(list(jobs)) if jobs else {}
     steps = [s for lst in steps_by_job.values() for s in lst if s.state == JobState.RUNNING]
     flt = build_filter(a, nodes=nodes)
+    rows = out.select_steps(steps, jobs, flt, a.steps)
     if a.mimetype:
-        import json as _json
         user, group = _client_names()
-        doc = {"steps": [{"job_id": s.job_id, "step_id": s.step_id, "name": s.name,
-                          "state": [s.state.value], "nodes": s.node_list}
-                         for s in steps],
-               "errors": [], "warnings": []}
-        _write(_emit_structured(out.dump_json(doc) + "\n", a) if a.mimetype == "yaml"
-               else out.dump_json(doc) + "\n")
-        del _json, user, group
+        text = out.render_steps_json(rows, now=now, cluster=cluster,
+                                     command=(["squeue"] + list(argv))[:-1], client_user=user,
+                                     client_group=group, version=SLURM_VERSION)
+        _write(_emit_structured(text, a))
         return 0
     if a.format is not None:
         fmt = out.parse_step_format(a.format)
@@ -878,7 +876,6 @@ def _print_steps(a: SqueueArgs, ctl, argv: list[str], nodes: list[str] | None,
         _write(f"{PROG}: error: {err}\n", sys.stderr)
     if a.verbose:
         _write(f"last_update_time={int(now)} records={len(steps)}\n")
-    rows = out.select_steps(steps, jobs, flt, a.steps)
     rows = out.sort_steps(rows, a.sort, now=now)
     _write(out.render_steps(rows, fmt, now=now, noheader=a.noheader))
     return 0

@@ -24,7 +24,7 @@ Format strings:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable
 
 NULL_TEXT = "(null)"
 
@@ -174,7 +174,3 @@ def parse_long_format(fmt: str, known: Callable[[str], bool],
             bad.append(name)
             tokens.append(FieldToken(name, width, right, suffix, valid=False))
     return tokens, bad
-
-
-def join_line(parts: Iterable[str]) -> str:
-    return "".join(parts)

@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterable, Sequence
 from ..errors import SlurmError
 from ..slurm.arrayspec import format_indices
 from ..slurm.memspec import format_mem
+from ..slurm.states import DEFAULT_SQUEUE_STATES
 from ..slurm.timespec import format_elapsed, format_timestamp
 from ..model import INFINITE, JobRecord, JobState, StepRecord
 from .fields import FieldToken, make_fitter, parse_long_format as _split_long, \
@@ -51,13 +52,6 @@ ONLY_STATE_FORMAT = "%.18i %.2t"
 STEP_FORMAT = "%.15i %.8j %.9P %.8u %.9M %N"
 DEFAULT_SORT = "P,t,-p"
 DEFAULT_STEP_SORT = "P,i"
-
-# states shown when no -t is given (print.c _filter_job: pending, running, stage-out, suspended,
-# completing; configuring is a flag on pending/running in Slurm)
-_DEFAULT_STATES = frozenset({
-    JobState.PENDING, JobState.RUNNING, JobState.SUSPENDED, JobState.COMPLETING,
-    JobState.CONFIGURING,
-})
 
 # %R shows "(reason)" for these (unless completing), the node list otherwise
 _REASON_STATES = frozenset({
@@ -263,7 +257,7 @@ def select_rows(records: Iterable[JobRecord], flt: JobFilter | None = None, *, n
         flt = JobFilter()
     out: list[Row] = []
     states = flt.states
-    default_states = _DEFAULT_STATES
+    default_states = DEFAULT_SQUEUE_STATES
     jobs = flt.jobs
     part_set = None if flt.partitions is None else flt.partitions
     acc = None if flt.accounts is None else {a.lower() for a in flt.accounts}
@@ -453,23 +447,20 @@ def _end_time(rec: JobRecord, lim: int | None) -> float:
     return 0
 
 
-def _state_text(rec: JobRecord) -> str:
-    return rec.state.value
-
-
 # ===================================================================== the field registry
 
 class _Ctx:
     """What field functions need besides the row."""
 
     def __init__(self, now: float, spec_of, default_limits, id_cut: bool, cluster: str,
-                 expand_patterns: bool = False):
+                 expand_patterns: bool = False, convert: bool = True):
         self.now = int(now)
         self.spec_of = spec_of
         self.default_limits = default_limits or {}
         self.id_cut = id_cut
         self.cluster = cluster
         self.expand_patterns = expand_patterns
+        self.convert = convert
         self._specs: dict[int, Any] = {}
 
     def spec(self, row: Row):
@@ -621,10 +612,6 @@ def _f_min_time(width: int, right: bool, ctx: _Ctx):
     return f
 
 
-def _reason_text(row: Row) -> str:
-    return "(" + row.reason + ")"
-
-
 def _f_reason_list(width: int, right: bool, ctx: _Ctx):
     fit = make_fitter(width, right, True)
     fit_nodes = make_fitter(width, right, False)
@@ -687,10 +674,10 @@ def _priority(rec: JobRecord) -> int:
     return rec.priority
 
 
-def _mem_text(mib: int | None) -> str:
+def _mem_text(mib: int | None, convert: bool = True) -> str:
     if not mib:
         return "0"
-    return format_mem(mib)
+    return format_mem(mib, convert=convert)
 
 
 def _min_memory(row: Row, ctx: _Ctx) -> str:
@@ -699,8 +686,8 @@ def _min_memory(row: Row, ctx: _Ctx) -> str:
     if res is None:
         return "0"
     if res.mem_per_cpu:
-        return _mem_text(res.mem_per_cpu)
-    return _mem_text(res.mem_per_node)
+        return _mem_text(res.mem_per_cpu, ctx.convert)
+    return _mem_text(res.mem_per_node, ctx.convert)
 
 
 def _min_cpus(row: Row, ctx: _Ctx) -> str:
@@ -715,7 +702,7 @@ def _min_cpus(row: Row, ctx: _Ctx) -> str:
 def _tmp_disk(row: Row, ctx: _Ctx) -> str:
     spec = ctx.spec(row)
     res = getattr(spec, "resources", None)
-    return _mem_text(getattr(res, "tmp_mb", None))
+    return _mem_text(getattr(res, "tmp_mb", None), ctx.convert)
 
 
 def _tres_per_node(row: Row, ctx: _Ctx) -> str:
@@ -933,10 +920,6 @@ def _attr(name: str) -> Getter:
     return g
 
 
-def _attr_int(name: str) -> Getter:
-    def g(row: Row, ctx) -> str:
-        return str(getattr(row.rec, name))
-    return g
 
 
 # The table, in Slurm's order (opts.c fmt_data_job): the first entry with a letter wins.
@@ -1038,7 +1021,7 @@ FIELDS: tuple[FieldDef, ...] = (
              _S(lambda r, c: "0" if getattr(c.spec(r), "requeue", None) is False else "1")),
     FieldDef("Reservation", "v", "RESERVATION", _const(None)),
     FieldDef("ResizeTime", None, "RESIZE_TIME", _S(lambda r, c: "N/A", False)),
-    FieldDef("RestartCnt", None, "RESTART_COUNT", _S(_attr_int("restarts"))),
+    FieldDef("RestartCnt", None, "RESTART_COUNT", _M("restarts", _int_text)),
     FieldDef("SchedNodes", "Y", "SCHEDNODES", _S(lambda r, c: None, False), header_cut=False),
     FieldDef("SCT", "z", "S:C:T", _const("*:*:*")),
     FieldDef("SegmentSize", None, "SEGMENT_SIZE", _const("N/A")),
@@ -1411,9 +1394,11 @@ def render_rows(rows: Sequence[Row], fmt: Format, *, now: float, noheader: bool 
                 array_expand: bool = False, spec_of=None,
                 default_limits: dict[str, int | None] | None = None,
                 id_cut: bool = True, cluster: str = "", expand_patterns: bool = False,
-                date_line: bool = False) -> str:
-    """Print rows that are already filtered, combined and sorted."""
-    ctx = _Ctx(now, spec_of, default_limits, id_cut, cluster, expand_patterns)
+                date_line: bool = False, convert: bool = True) -> str:
+    """Print rows that are already filtered, combined and sorted.  `id_cut`: %i of a meta
+    record is cut to 31 characters (False when SLURM_BITSTR_LEN is set); `convert`: memory in
+    the largest exact unit (False = --noconvert, MiB)."""
+    ctx = _Ctx(now, spec_of, default_limits, id_cut, cluster, expand_patterns, convert)
     header, line = _compile(fmt, ctx)
     out: list[str] = []
     if date_line and not noheader:
@@ -1783,8 +1768,6 @@ def job_json(row: Row, ctx: _Ctx, cluster: str) -> dict:
                ("slurm-%A_%a.out" if is_array else "slurm-%j.out"))
     raw_err = spec.error if spec is not None and spec.error else ""
     task_str = row.task_str or ""
-    if task_str and rec.array_throttle:
-        pass
     state_list = [rec.state.value]
     job: dict = {
         "account": rec.account or "",
@@ -1946,28 +1929,71 @@ def render_json(rows: Iterable[Row | JobRecord], *, now: float, cluster: str,
     ctx = _Ctx(now, spec_of, default_limits, True, cluster)
     rlist = [r if isinstance(r, Row) else make_row(r) for r in rows]
     rlist.sort(key=lambda r: r.rec.job_id)
-    major, minor, micro = (version.split(".") + ["0", "0", "0"])[:3]
     doc = {
         "jobs": [job_json(r, ctx, cluster) for r in rlist],
         "last_backfill": _num(int(last_backfill if last_backfill is not None else now)),
         "last_update": _num(int(last_update if last_update is not None else now)),
-        "meta": {
-            "plugin": {
-                "type": "",
-                "name": "",
-                "data_parser": "data_parser/v0.0.44",
-                "accounting_storage": accounting,
-            },
-            "client": {"source": "", "user": client_user, "group": client_group},
-            "command": list(command),
-            "slurm": {
-                "version": {"major": major, "micro": micro, "minor": minor},
-                "release": version,
-                "cluster": cluster,
-            },
-        },
+        "meta": meta_block(cluster=cluster, command=command, client_user=client_user,
+                           client_group=client_group, accounting=accounting, version=version),
         "errors": list(errors),
         "warnings": list(warnings),
+    }
+    return dump_json(doc) + "\n"
+
+
+def meta_block(*, cluster: str, command: Sequence[str], client_user: str = "",
+               client_group: str = "", accounting: str = "accounting_storage/slurmdbd",
+               version: str = "25.11.7") -> dict:
+    """The `meta` object every `--json` output carries (data_parser v0.0.44)."""
+    major, minor, micro = (version.split(".") + ["0", "0", "0"])[:3]
+    return {
+        "plugin": {
+            "type": "",
+            "name": "",
+            "data_parser": "data_parser/v0.0.44",
+            "accounting_storage": accounting,
+        },
+        "client": {"source": "", "user": client_user, "group": client_group},
+        "command": list(command),
+        "slurm": {
+            "version": {"major": major, "micro": micro, "minor": minor},
+            "release": version,
+            "cluster": cluster,
+        },
+    }
+
+
+def render_steps_json(rows: Sequence[StepRow], *, now: float, cluster: str,
+                      command: Sequence[str], client_user: str = "", client_group: str = "",
+                      version: str = "25.11.7") -> str:
+    """`squeue -s --json` (an approximation of Slurm's step records: ids, name, state, nodes,
+    tasks, CPUs, times)."""
+    steps = []
+    for sr in rows:
+        st, job = sr.step, sr.job
+        steps.append({
+            "array": {"job_id": (job.array_job_id or 0) if job else 0,
+                      "task_id": _num(job.array_task_id) if job and job.array_task_id is not None
+                      else _num(None)},
+            "cluster": cluster,
+            "name": st.name,
+            "nodes": {"count": st.num_nodes, "list": st.node_list or ""},
+            "partition": job.partition if job else "",
+            "start_time": _num(int(st.start_time or 0)),
+            "state": [st.state.value],
+            "step_id": {"job_id": _num(st.job_id), "step_id": st.step_id},
+            "tasks": {"count": st.num_tasks},
+            "cpus": {"count": st.num_cpus},
+            "time": {"elapsed": _step_used(sr, int(now)), "limit": _num(None, infinite=True)},
+            "user": {"name": (job.user if job else ""), "id": (job.uid if job else 0)},
+        })
+    doc = {
+        "steps": steps,
+        "last_updated": _num(int(now)),
+        "meta": meta_block(cluster=cluster, command=command, client_user=client_user,
+                           client_group=client_group, version=version),
+        "errors": [],
+        "warnings": [],
     }
     return dump_json(doc) + "\n"
 

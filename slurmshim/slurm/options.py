@@ -264,7 +264,7 @@ class OptionRow:
     apply: Handler | None = None
     aliases: tuple[str, ...] = ()
     early: bool = False          # sbatch handles it in its first pass only (ignored in scripts)
-    hidden: bool = False         # in getopt's table but not documented
+    hidden: bool = False         # not listed by --help
     help: str = ""
     usage: str = ""
     metavar: str = ""
