@@ -167,7 +167,7 @@ def test_connection_error_mapping():
 
 # ---------------------------------------------------------------- moto: the real calls
 
-@mock_aws
+@mock_aws(config={"batch": {"use_docker": False}})
 def test_missing_queue_is_invalid_partition(ledger):
     cli = bc.BatchClient(AwsSettings(region="us-east-1"), ledger=ledger)
     arn = cli.ensure_job_definition(JOBDEF)
@@ -200,7 +200,7 @@ def test_job_definition_registered_once_per_content(ledger):
     other.close()
 
 
-@mock_aws
+@mock_aws(config={"batch": {"use_docker": False}})
 def test_submit_describe_list_terminate(ledger):
     inf = bf.make_infra(None)
     cli = bc.BatchClient(AwsSettings(region="us-east-1"), ledger=ledger)

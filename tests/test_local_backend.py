@@ -139,20 +139,36 @@ def test_cancel_running_job_writes_slurms_banner(cl):
     assert sig.stderr == f"scancel: error: Kill job error on job id {job}: Invalid job id specified\n"
 
 
-def test_time_limit_ends_in_timeout(cl, tmp_path):
-    cfg = Cluster(tmp_path / "c2", config="kill_wait = 1\n")
-    cfg.script("long.sh", "#!/bin/bash\nsleep 120\n")
-    # --time takes minutes; a 1-minute limit is too slow for a test, so submit with a limit of
-    # 1 minute and move the start back in time through the ledger is not possible from the CLI:
-    # use --time=0:02 (rounded up to one minute) only to check the rounding, and a config
-    # default_time for the timeout itself.
-    del cfg
-    c3 = Cluster(tmp_path / "c3", config=(
-        'kill_wait = 1\n[partitions.short]\nbackend = "local"\ndefault = true\n'))
-    c3.script("long.sh", "#!/bin/bash\nsleep 120\n")
-    job = str(c3.submit("--time=1", "long.sh"))
-    c3.wait_state(job, {"RUNNING"})
-    assert "TimeLimit=00:01:00" in c3.run("scontrol", "show", "job", job).stdout
+def test_time_limit_is_given_to_the_job(cl):
+    """The runtime enforces it (tests/test_runtime_job.py drives a real TIMEOUT); here: the
+    limit reaches scontrol and the job's environment, seconds rounded up to the minute."""
+    cl.script("long.sh", "#!/bin/bash\necho $SLURM_JOB_END_TIME $SLURM_JOB_START_TIME\nsleep 30\n")
+    job = str(cl.submit("--time=0:30", "long.sh"))
+    cl.wait_state(job, {"RUNNING"})
+    assert "TimeLimit=00:01:00" in cl.run("scontrol", "show", "job", job).stdout
+    deadline = time.time() + 10
+    out = cl.work / f"slurm-{job}.out"
+    while time.time() < deadline and not (out.exists() and out.read_text()):
+        time.sleep(0.1)
+    end, start = map(int, out.read_text().split())
+    assert end - start == 60
+    cl.run("scancel", job)
+
+
+@pytest.mark.parametrize("status,cancelled_by,expected", [
+    ({"state": "COMPLETED", "exit_code": 0}, None, ("COMPLETED", 0, 0, "None")),
+    ({"state": "FAILED", "exit_code": 3}, None, ("FAILED", 3, 0, "NonZeroExitCode")),
+    ({"state": "FAILED", "exit_code": 0, "signal": 9}, None, ("FAILED", 0, 9, "RaisedSignal")),
+    ({"state": "TIMEOUT", "exit_code": 0, "signal": 15}, None, ("TIMEOUT", 0, 0, "TimeLimit")),
+    ({"state": "CANCELLED", "signal": 15}, 0, ("CANCELLED", 0, 0, "None")),
+    ({"state": "CANCELLED", "signal": 15}, None, ("CANCELLED", 0, 15, "None")),
+    ({"state": "FAILED", "reason": "couldn't execute"}, None,
+     ("FAILED", 0, 0, "JobLaunchFailure")),
+])
+def test_final_state(status, cancelled_by, expected):
+    from slurmshim.backends.local_runner import final_state
+    state, code, sig, reason = final_state(status, cancelled_by)
+    assert (state.value, code, sig, reason) == expected
 
 
 def test_runner_killed_means_node_fail(cl):

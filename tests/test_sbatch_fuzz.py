@@ -73,12 +73,16 @@ def script(draw):
 
 
 def check_render(err: SlurmError) -> None:
+    """Slurm-style: one or more `sbatch: ...` lines (getopt errors add the `Try "sbatch
+    --help"` line; --test-only failures are `allocation failure: ...`).  A line may hold a
+    newline the user typed (glibc prints `invalid option -- '<the character>'` as is)."""
     text = err.render("sbatch")
-    assert text.endswith("\n")
-    for line in text[:-1].split("\n"):
-        assert (line.startswith("sbatch: ")
-                or line == 'Try "sbatch --help" for more information'
-                or line.startswith("allocation failure: ")), repr(text)
+    assert text.endswith("\n") and len(text) > 1
+    assert text.startswith(("sbatch: ", "allocation failure: ")), repr(text)
+    lines = text[:-1].split("\n")
+    if "sbatch: error: " not in text and "sbatch: fatal: " not in text and \
+            not text.startswith("allocation failure: "):
+        assert lines[-1] == 'Try "sbatch --help" for more information', repr(text)
     assert isinstance(err.exit_code, int) and err.exit_code != 0
 
 

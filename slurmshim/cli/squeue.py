@@ -775,7 +775,9 @@ def _emit_structured(doc_text: str, a: SqueueArgs) -> str:
         raise SlurmError("YAML output needs PyYAML, which is not installed") from None
     import json
     doc = json.loads(doc_text)
-    return "---\n" + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False) + "...\n"
+    # Slurm's serializer/yaml drives libyaml: a `%YAML 1.1` directive, explicit `---` / `...`
+    return yaml.safe_dump(doc, version=(1, 1), explicit_start=True, explicit_end=True,
+                          sort_keys=False, default_flow_style=False, allow_unicode=True)
 
 
 def _print_jobs(a: SqueueArgs, ctl, argv: list[str], nodes: list[str] | None,

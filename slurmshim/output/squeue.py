@@ -1,7 +1,9 @@
 """squeue's output, exactly as Slurm 25.11 prints it (src/squeue/{opts,print,sort}.c).
 
 Pure: no I/O, no clock (`now` is a parameter), no environment reads (the caller passes what
-Slurm would read from the environment, such as SLURM_BITSTR_LEN).
+Slurm would read from the environment, such as SLURM_BITSTR_LEN; only SLURM_TIME_FORMAT is
+honoured, inside slurm.timespec.format_timestamp).  Fields that need a JobSpec call a supplied
+`spec_of(record)` lazily, once per record; squeue's default and -l formats never do.
 
 The pipeline, in Slurm's order:
 
@@ -16,7 +18,8 @@ The pipeline, in Slurm's order:
 4. `render_rows(rows, fmt, ...)` — header, then one line per row; with `-r` a meta record prints
    one line per pending task.
 
-`render(records, fmt, now=...)` runs 2-4 (records are taken as already filtered).
+`render(records, fmt, now=...)` runs 2-4 on records or rows that already passed the filters.
+`render_json` is `--json` (data_parser v0.0.44 layout); `render_steps` is `-s`.
 """
 from __future__ import annotations
 
