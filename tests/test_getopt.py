@@ -12,8 +12,7 @@ import subprocess
 import pytest
 
 from slurmshim.errors import SlurmError, UsageError
-from slurmshim.slurm.getopt import (NO_ARGUMENT, OPTIONAL_ARGUMENT, PERMUTE, REQUIRE_ORDER,
-                                    REQUIRED_ARGUMENT, Getopt, Option, make_options,
+from slurmshim.slurm.getopt import (PERMUTE, REQUIRE_ORDER, Getopt, Option, make_options,
                                     usage_error)
 
 # (name, has_arg, key, short)

@@ -65,6 +65,17 @@ def runner_alive(token: str | None) -> bool:
     return proc_start_ticks(pid) == ticks
 
 
+RUNNER_START_GRACE = 30.0  # seconds a started job may take to get its runner registered
+
+
+def _runner_lost(rec: JobRecord, now: float) -> bool:
+    """A started job whose runner is gone, or never registered (it failed to start)."""
+    age = now - (rec.start_time or now)
+    if rec.backend_id:
+        return age > 2.0 and not runner_alive(rec.backend_id)
+    return age > RUNNER_START_GRACE
+
+
 def runner_pid(token: str | None) -> int | None:
     try:
         return int((token or "").split(":", 1)[0])
@@ -91,9 +102,7 @@ class LocalBackend:
         """Find jobs whose runner died (killed, machine rebooted): they end NODE_FAIL."""
         now = time.time()
         dead = [r for r in recs if r.state in (JobState.RUNNING, JobState.COMPLETING,
-                                               JobState.CONFIGURING)
-                and r.backend_id and not runner_alive(r.backend_id)
-                and now - (r.start_time or now) > 2.0]
+                                               JobState.CONFIGURING) and _runner_lost(r, now)]
         if not dead:
             return
         with ctl.ledger.transaction():
@@ -101,7 +110,7 @@ class LocalBackend:
                 fresh = ctl.ledger.get(r.job_id)
                 if fresh is None or fresh.state.is_terminal or fresh.backend_id != r.backend_id:
                     continue
-                if not runner_alive(fresh.backend_id):
+                if _runner_lost(fresh, now):
                     ctl.ledger.update(r.job_id, state=JobState.NODE_FAIL, reason="NodeFail",
                                       end_time=now, exit_code=0, exit_signal=0)
                     r.state = JobState.NODE_FAIL

@@ -90,7 +90,7 @@ def _error_exit(env) -> int:
 
 def _emit(lines: list[str], quiet: bool) -> None:
     for line in lines:
-        if quiet and not line.startswith(f"{PROG}: error:") and not line.startswith(f"{PROG}: fatal:"):
+        if quiet and not line.startswith((f"{PROG}: error:", f"{PROG}: fatal:")):
             continue
         sys.stderr.write(line if line.endswith("\n") else line + "\n")
     sys.stderr.flush()

@@ -95,7 +95,8 @@ class Result:
     optind: int = 0
 
 
-def usage_error(prog: str, message: str, exit_code: int = 255, *, help_hint: bool = True) -> UsageError:
+def usage_error(prog: str, message: str, exit_code: int = 255, *,
+                help_hint: bool = True) -> UsageError:
     """The error a Slurm client produces after a getopt diagnostic: glibc's line prefixed with the
     program name, then ``Try "<prog> --help" for more information``."""
     text = f"{prog}: {message}"

@@ -291,13 +291,6 @@ class OptionRow:
 # ---------------------------------------------------------------------------------------------
 # handlers
 # ---------------------------------------------------------------------------------------------
-def _set(field_name: str, describe: str = "{v}") -> Handler:
-    def h(spec: JobSpec, v: str | None, ctx: ApplyContext) -> Effect:
-        setattr(spec, field_name, v)
-        return describe.format(v=v)
-    return h
-
-
 def _extra(name: str, describe: str = "recorded") -> Handler:
     """Store the value in spec.extra (what ignored/approximated options keep for the record)."""
     def h(spec: JobSpec, v: str | None, ctx: ApplyContext) -> Effect:
@@ -887,7 +880,7 @@ def _open_mode(spec, v, ctx):
 
 def _overcommit(spec, v, ctx):
     spec.extra["overcommit"] = True
-    return "one CPU per node is reserved; tasks share it"
+    return "every task still gets its own CPUs"
 
 
 def _oversubscribe(spec, v, ctx):
@@ -985,7 +978,9 @@ def _test_only(spec, v, ctx):
 
 def _time(spec, v, ctx):
     spec.time_limit = _time_value(v, "--time")
-    return "no time limit" if spec.time_limit == INFINITE else f"time limit {spec.time_limit} minutes"
+    if spec.time_limit == INFINITE:
+        return "no time limit"
+    return f"time limit {spec.time_limit} minutes"
 
 
 def _time_min(spec, v, ctx):
@@ -1097,7 +1092,8 @@ _NO_BIND = "task binding inside an instance is left to the OS"
 
 ROWS: tuple[OptionRow, ...] = (
     OptionRow("account", "A", env=("SBATCH_ACCOUNT",), srun_env=("SLURM_ACCOUNT",),
-              commands=BOTH, meaning="charge the job to an account (recorded, shown by squeue/sacct)",
+              commands=BOTH,
+              meaning="charge the job to an account (recorded, shown by squeue/sacct)",
               apply=_account, metavar="name", usage="[--account=name]",
               help="  -A, --account=name          charge job to specified account"),
     OptionRow("acctg-freq", env=("SBATCH_ACCTG_FREQ",), srun_env=("SLURM_ACCTG_FREQ",),
@@ -1217,7 +1213,7 @@ ROWS: tuple[OptionRow, ...] = (
               help="      --cpu-freq=min[-max[:gov]] requested cpu frequency (and governor)"),
     OptionRow("cpus-per-gpu", env=("SBATCH_CPUS_PER_GPU",), srun_env=("SLURM_CPUS_PER_GPU",),
               commands=BOTH, support="approximated",
-              reason="CPUs are reserved per node as GPUs per node x this count",
+              reason="CPUs per task are derived from the GPUs per node times this count",
               meaning="CPUs per allocated GPU", apply=_cpus_per_gpu, usage="[--cpus-per-gpu=n]",
               help="      --cpus-per-gpu=n        number of CPUs required per allocated GPU"),
     OptionRow("cpus-per-task", "c", commands=BOTH, srun_env=("SLURM_CPUS_PER_TASK",),
@@ -1247,7 +1243,8 @@ ROWS: tuple[OptionRow, ...] = (
               apply=_flag_extra("disable-status")),
     OptionRow("distribution", "m", env=("SBATCH_DISTRIBUTION",), srun_env=("SLURM_DISTRIBUTION",),
               commands=BOTH, support="ignored", srun_support="approximated",
-              reason="tasks are placed in block order", srun_reason="tasks are placed in block order",
+              reason="tasks are placed in block order",
+              srun_reason="tasks are placed in block order",
               meaning="how tasks are laid out over nodes", apply=_distribution, usage="[-m dist]",
               help="  -m, --distribution=type     distribution method for processes to nodes\n"
                    "                              (type = block|cyclic|arbitrary)"),
@@ -1419,7 +1416,8 @@ ROWS: tuple[OptionRow, ...] = (
               usage="[--mem-per-gpu=MB]",
               help="      --mem-per-gpu=n         real memory required per allocated GPU"),
     OptionRow("mincpus", commands=BOTH, support="approximated",
-              reason="raises the CPUs asked of each node", meaning="minimum CPUs per node",
+              reason="raises --cpus-per-task until each node asks for this many CPUs",
+              meaning="minimum CPUs per node",
               apply=_mincpus, usage="[--mincpus=n]",
               help="      --mincpus=n             minimum number of logical processors (threads)\n"
                    "                              per node"),
@@ -1473,7 +1471,8 @@ ROWS: tuple[OptionRow, ...] = (
               apply=_int_extra("ntasks-per-core", True, "layout chosen by the instance type"),
               help="      --ntasks-per-core=n     number of tasks to invoke on each core"),
     OptionRow("ntasks-per-gpu", commands=BOTH, srun_env=("SLURM_NTASKS_PER_GPU",),
-              support="approximated", reason="tasks are started per GPU of each node",
+              support="approximated",
+              reason="without -n, the task count becomes this times the GPUs of the job",
               meaning="tasks per GPU", apply=_ntasks_per_gpu, hidden=True),
     OptionRow("ntasks-per-node", commands=BOTH, srun_env=("SLURM_NTASKS_PER_NODE",),
               aliases=("tasks-per-node",), meaning="tasks on each node", apply=_ntasks_per_node,
@@ -1484,7 +1483,8 @@ ROWS: tuple[OptionRow, ...] = (
               apply=_int_extra("ntasks-per-socket", True, "layout chosen by the instance type"),
               help="      --ntasks-per-socket=n   number of tasks to invoke on each socket"),
     OptionRow("ntasks-per-tres", commands=BOTH, srun_env=("SLURM_NTASKS_PER_TRES",),
-              support="approximated", reason="tasks are started per GPU of each node",
+              support="approximated",
+              reason="without -n, the task count becomes this times the GPUs of the job",
               meaning="tasks per GPU (same as --ntasks-per-gpu)", apply=_ntasks_per_tres,
               hidden=True),
     OptionRow("oom-kill-step", arg=OPTIONAL, commands=BOTH, srun_env=("SLURM_OOM_KILL_STEP",),
@@ -1500,12 +1500,13 @@ ROWS: tuple[OptionRow, ...] = (
               apply=_output, usage="[--output file]",
               help="  -o, --output=out            file for batch script's standard output"),
     OptionRow("overcommit", "O", arg=NONE, env=("SBATCH_OVERCOMMIT",),
-              srun_env=("SLURM_OVERCOMMIT",), commands=BOTH, support="approximated",
-              reason="one CPU per node is reserved and the tasks share it",
+              srun_env=("SLURM_OVERCOMMIT",), commands=BOTH, support="ignored",
+              reason="every task still gets its own CPUs",
               meaning="more tasks than CPUs", apply=_overcommit, usage="[--overcommit]",
               help="  -O, --overcommit            overcommit resources"),
     OptionRow("overlap", arg=OPTIONAL, commands=SR, srun_env=("SLURM_OVERLAP",), support="mapped",
-              meaning="the step may share resources with other steps", apply=_flag_extra("overlap")),
+              meaning="the step may share resources with other steps",
+              apply=_flag_extra("overlap")),
     OptionRow("oversubscribe", "s", arg=NONE, commands=BOTH, support="ignored",
               reason="cloud nodes are not shared between jobs",
               meaning="share nodes with other jobs", apply=_oversubscribe,

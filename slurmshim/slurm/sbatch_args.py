@@ -24,7 +24,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
-from ..errors import SlurmError, SubmitError
+from ..errors import SlurmError
 from ..model import JobSpec, OptionUse
 from . import directives as _dir
 from . import getopt as _getopt
@@ -320,7 +320,7 @@ class _Builder:
 
         if first_spec.wrap is None:
             stdin_like = script_path is None or script_path == "-"
-            file = "stdin" if stdin_like else posixpath.basename(script_path.rstrip("/")) or script_path
+            file = "stdin" if stdin_like else posixpath.basename(script_path)
             self._directives(spec, script, file, state)
 
         self._environment_options(spec, state)
@@ -478,7 +478,8 @@ class _Builder:
         gpu, tres = cli("ntasks_per_gpu_src"), cli("ntasks_per_tres_src")
         gpu_env, tres_env = envset("ntasks_per_gpu_src"), envset("ntasks_per_tres_src")
         if gpu or tres or gpu_env or tres_env:
-            if gpu and tres and spec.extra.get("ntasks-per-gpu") != spec.extra.get("ntasks-per-tres"):
+            if gpu and tres and \
+                    spec.extra.get("ntasks-per-gpu") != spec.extra.get("ntasks-per-tres"):
                 raise Fatal(f"Inconsistent values set to --ntasks-per-gpu="
                             f"{spec.extra.get('ntasks-per-gpu')} and --ntasks-per-tres="
                             f"{spec.extra.get('ntasks-per-tres')} ")
@@ -548,6 +549,20 @@ class _Builder:
                 res.nodes_min = res.nodes_max = res.ntasks
         if res.nodes_max is not None and res.nodes_max == res.nodes_min:
             res.nodes_max = None
+
+        # cloud approximations expressed in the job's own resource fields
+        if res.ntasks is None:
+            per_gpu = spec.extra.get("ntasks-per-gpu") or spec.extra.get("ntasks-per-tres")
+            total_gpus = res.gpus or (res.gpus_per_node_total * res.num_nodes)
+            if per_gpu and total_gpus:
+                res.ntasks = int(per_gpu) * total_gpus
+        tasks_per_node = -(-res.num_tasks // res.num_nodes)
+        cpg = spec.extra.get("cpus_per_gpu")
+        if cpg and res.cpus_per_task is None and res.gpus_per_node_total:
+            res.cpus_per_task = max(1, -(-int(cpg) * res.gpus_per_node_total // tasks_per_node))
+        mincpus = spec.extra.get("mincpus")
+        if mincpus and res.cpus_per_task_or_1 * tasks_per_node < int(mincpus):
+            res.cpus_per_task = -(-int(mincpus) // tasks_per_node)
 
         if spec.deadline and spec.begin_time and spec.deadline < spec.begin_time:
             raise SlurmError("Incompatible begin and deadline time specification", self.error_exit)
