@@ -639,7 +639,7 @@ def test_cli_submission_errors(work):
     assert p.stderr == ("sbatch: error: invalid partition specified: nosuchpart\n"
                         "sbatch: error: Batch job submission failed: Invalid partition name "
                         "specified\n")
-    p = sbatch(work, "--array=0-2000", "hello.sh")
+    p = sbatch(work, "--array=0-2000000", "hello.sh")  # over the site's MaxArraySize
     assert (p.returncode, p.stderr) == (
         1, "sbatch: error: Batch job submission failed: Invalid job array specification\n")
     p = sbatch(work, "--dependency=afterok:999999", "hello.sh")
@@ -655,6 +655,9 @@ def test_cli_test_only(work):
                         r"partition \S+", lines[0]), lines
     assert "sbatch: plan: --job-name=hello (mapped): job name hello" in lines
     assert "sbatch: plan: --nodes=1 (mapped): 1 node" in lines
+    p = sbatch(work, "--test-only", "-n", "100000", "hello.sh")
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", "allocation failure: Requested node configuration is not available\n")
 
 
 def test_cli_wait_exit_code(work):

@@ -96,6 +96,20 @@ def _emit(lines: list[str], quiet: bool) -> None:
     sys.stderr.flush()
 
 
+def _site(env):
+    """The configuration (or None when it cannot be read: the error then comes from
+    Controller.open(), after the command line was checked), the largest array size any
+    partition allows, the cluster name and the export allow-list."""
+    try:
+        from ..config import load_config
+        cfg = load_config(dict(env))
+    except Exception:
+        return None, 1001, None, ()
+    sizes = [cfg.max_array_size] + [p.max_array_size for p in cfg.partitions.values()
+                                     if p.max_array_size]
+    return cfg, max(sizes), cfg.cluster_name, tuple(cfg.export_allow or ())
+
+
 def run(argv: list[str], env=None, stdin=None) -> int:
     import socket
     import time
@@ -103,11 +117,13 @@ def run(argv: list[str], env=None, stdin=None) -> int:
     env = os.environ if env is None else env
     cwd = os.getcwd()
     user, uid, group, gid = _identity()
+    cfg, max_array, cluster, allow = _site(env)
     messages: list[str] = []
     try:
         spec = build_spec(argv, env, read_script=make_script_reader(cwd, env, stdin), cwd=cwd,
                           user=user, uid=uid, group=group, gid=gid, host=socket.gethostname(),
-                          pid=os.getpid(), now=time.time(), messages=messages)
+                          pid=os.getpid(), now=time.time(), max_array_size=max_array,
+                          cluster_name=cluster, secret_allow=allow, messages=messages)
     except EarlyExit as done:
         sys.stdout.write(done.stdout)
         return done.exit_code
@@ -119,9 +135,13 @@ def run(argv: list[str], env=None, stdin=None) -> int:
 
     from ..controller import Controller
 
-    ctl = Controller.open()
+    ctl = Controller.open(cfg) if cfg is not None else Controller.open()
     if spec.test_only:
-        line = ctl.test_only(spec)
+        try:
+            line = ctl.test_only(spec)
+        except SubmitError as exc:
+            # slurm_job_will_run() failed: sbatch prints slurm_perror("allocation failure")
+            raise SlurmError(f"allocation failure: {exc.reason}", 1, raw=True) from None
         out = [f"{PROG}: {line}"]
         for use in spec.options:
             value = "" if use.value is None else f"={use.value}"

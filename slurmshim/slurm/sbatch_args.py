@@ -445,7 +445,7 @@ class _Builder:
             return
         if long == "-switch-wait":
             spec.extra["switch-wait"] = value
-            self.uses.append(_Use(_opts.row("sbatch", "switches"), "@" + value, "env", "ignored",
+            self.uses.append(_Use(_SWITCH_WAIT_ROW, value, "env", "ignored",
                                   "no control over the network topology", var))
             return
         row = _opts.row("sbatch", long)
@@ -622,6 +622,9 @@ class _Builder:
 
 _POWER_ROW = OptionRow("power", support="ignored", reason="--power no longer exists in Slurm 25.11",
                        meaning="power management flags (SBATCH_POWER only)")
+_SWITCH_WAIT_ROW = OptionRow("wait4switch", support="ignored",
+                             reason="no control over the network topology",
+                             meaning="longest wait for --switches (SBATCH_WAIT4SWITCH only)")
 
 
 def _display(use: _Use) -> str:
