@@ -262,12 +262,8 @@ class Controller:
         if self._refreshed:
             return
         self._refreshed = True
-        active = self.ledger.active()
-        by_backend: dict[str, list[JobRecord]] = {}
-        for rec in active:
-            by_backend.setdefault(rec.backend, []).append(rec)
-        for name, recs in by_backend.items():
-            self.backend(name).refresh(self, recs)
+        for name in self.ledger.active_backends():
+            self.backend(name).refresh(self, None)
 
     def squeue_jobs(self) -> list[JobRecord]:
         """Active jobs plus finished ones still within MinJobAge: what slurmctld still knows."""

@@ -112,11 +112,20 @@ def unpack_indices(text: str | None) -> tuple[int, ...]:
     return tuple(out)
 
 
+_STATE_BY_VALUE = {s.value: s for s in JobState}
+
+
 def _row_to_record(row: Sequence) -> JobRecord:
+    """Hot path (squeue over 10,000 jobs): fill the instance dict directly; every field is a
+    column except `spec`, which is loaded on demand."""
     d = dict(zip(_JOB_COLUMNS, row))
-    d["state"] = JobState(d["state"])
-    d["array_pending"] = unpack_indices(d["array_pending"])
-    return JobRecord(**d)
+    d["state"] = _STATE_BY_VALUE[d["state"]]
+    pend = d["array_pending"]
+    d["array_pending"] = unpack_indices(pend) if pend else ()
+    d["spec"] = None
+    rec = object.__new__(JobRecord)
+    rec.__dict__.update(d)
+    return rec
 
 
 def _record_values(rec: JobRecord) -> list:
@@ -295,6 +304,18 @@ class Ledger:
             rows = self.db.execute(_SELECT + " WHERE active=1 AND backend=? ORDER BY job_id",
                                    (backend,))
         return [_row_to_record(r) for r in rows]
+
+    def in_states(self, backend: str, states: Sequence[JobState]) -> list[JobRecord]:
+        """Active jobs of one backend in some states (uses the active index)."""
+        marks = ",".join("?" * len(states))
+        rows = self.db.execute(
+            _SELECT + f" WHERE active=1 AND backend=? AND state IN ({marks}) ORDER BY job_id",
+            (backend, *[s.value for s in states]))
+        return [_row_to_record(r) for r in rows]
+
+    def active_backends(self) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT backend FROM jobs WHERE active=1")]
 
     def visible(self, min_job_age: float, now: float | None = None) -> list[JobRecord]:
         """What the controller still shows (squeue, scontrol): active jobs plus finished ones

@@ -22,8 +22,10 @@ class Backend(Protocol):
     def kick(self, ctl: "Controller") -> None:
         """Something changed (release, update, dependency satisfied): reconsider pending jobs."""
 
-    def refresh(self, ctl: "Controller", recs: list[JobRecord]) -> None:
-        """Bring the ledger up to date for these active jobs (states, exit codes, steps)."""
+    def refresh(self, ctl: "Controller", recs: list[JobRecord] | None) -> None:
+        """Bring the ledger up to date for these active jobs (states, exit codes, steps);
+        `recs` None means every active job of this backend (the backend reads only what it
+        needs: it is on the path of every squeue)."""
 
     def cancel(self, ctl: "Controller", recs: list[JobRecord], signum: int, *,
                batch_only: bool = False, full: bool = False) -> None:

@@ -65,6 +65,7 @@ def runner_alive(token: str | None) -> bool:
     return proc_start_ticks(pid) == ticks
 
 
+_STARTED = (JobState.RUNNING, JobState.COMPLETING, JobState.CONFIGURING)
 RUNNER_START_GRACE = 30.0  # seconds a started job may take to get its runner registered
 
 
@@ -101,8 +102,9 @@ class LocalBackend:
     def refresh(self, ctl: "Controller", recs: list[JobRecord]) -> None:
         """Find jobs whose runner died (killed, machine rebooted): they end NODE_FAIL."""
         now = time.time()
-        dead = [r for r in recs if r.state in (JobState.RUNNING, JobState.COMPLETING,
-                                               JobState.CONFIGURING) and _runner_lost(r, now)]
+        if recs is None:
+            recs = ctl.ledger.in_states("local", _STARTED)
+        dead = [r for r in recs if r.state in _STARTED and _runner_lost(r, now)]
         if not dead:
             return
         with ctl.ledger.transaction():
@@ -114,26 +116,25 @@ class LocalBackend:
                     ctl.ledger.update(r.job_id, state=JobState.NODE_FAIL, reason="NodeFail",
                                       end_time=now, exit_code=0, exit_signal=0)
                     r.state = JobState.NODE_FAIL
+                    from .local_runner import kill_leftovers
+                    kill_leftovers(ctl.spool_dir(r.job_id))
         self.schedule(ctl)
 
     def cancel(self, ctl: "Controller", recs: list[JobRecord], signum: int, *,
                batch_only: bool = False, full: bool = False, requeue: bool = False) -> None:
-        """SIGKILL (plain scancel) and requeue ask the runner to stop the job (it sends SIGTERM,
-        waits KillWait, then SIGKILL, and records the end).  Other signals go straight to the
-        job's processes: the steps (default), the batch shell only (-b) or everything (-f)."""
-        from .local_runner import deliver_signal
+        """SIGKILL (plain scancel) and requeue stop the job: its runtime writes Slurm's banner,
+        sends SIGTERM, waits KillWait, then SIGKILL, and the daemon records the end.  Other
+        signals go straight to the job's processes: the steps (default), the batch shell only
+        (-b) or everything (-f)."""
+        from .local_runner import deliver_signal, request_stop
         for rec in recs:
-            if rec.state == JobState.PENDING and not rec.backend_id:
+            if rec.state == JobState.PENDING:
                 continue
-            pid = runner_pid(rec.backend_id)
+            job_dir = ctl.spool_dir(rec.job_id)
             if signum == signal.SIGKILL or requeue:
-                if pid and runner_alive(rec.backend_id):
-                    try:
-                        os.kill(pid, signal.SIGTERM)
-                    except ProcessLookupError:
-                        pass
-                continue
-            deliver_signal(ctl.spool_dir(rec.job_id), signum, batch_only=batch_only, full=full)
+                request_stop(job_dir, "REQUEUE" if requeue else "CANCELLED")
+            else:
+                deliver_signal(job_dir, signum, batch_only=batch_only, full=full)
 
     def node_statuses(self, ctl: "Controller", part: Partition) -> list[NodeStatus]:
         use = self._usage(ctl, ctl.ledger.active("local"))
@@ -187,8 +188,10 @@ class LocalBackend:
                 u.exclusive = u.exclusive or req.exclusive
         return use
 
-    def schedule(self, ctl: "Controller") -> list[int]:
-        """One pass: start what fits, set reasons on the rest.  Returns the started raw ids."""
+    def schedule(self, ctl: "Controller", from_daemon: bool = False) -> float | None:
+        """One pass: mark what fits RUNNING (the node daemon launches it), set reasons on the
+        rest.  Returns when the next time-based event is due (--begin, after:+minutes).  Outside
+        the daemon, make sure a daemon runs when there is something for it to do."""
         started: list[tuple[int, int | None]] = []
         with self._lock(ctl):
             now = time.time()
@@ -231,10 +234,9 @@ class LocalBackend:
                         self._set_reason(ctl, rec, reason)
                         if reason in ("Resources", "Priority"):
                             blocked_parts.add(part.name)
-            self._arm_waker(ctl, wake)
-        for job_id, _ in started:
-            self._spawn_runner(ctl, job_id)
-        return [j for j, _ in started]
+        if not from_daemon and (started or wake is not None):
+            ensure_daemon(ctl)
+        return wake
 
     def _blocker(self, ctl: "Controller", rec: JobRecord, now: float) -> tuple[str | None, float | None]:
         """Why a pending job may not start yet (hold, begin time, dependency, limits), and
@@ -319,39 +321,24 @@ class LocalBackend:
         if rec.reason != reason:
             ctl.ledger.update(rec.job_id, reason=reason)
 
-    # -- processes ---------------------------------------------------------------------------
-    def _spawn_runner(self, ctl: "Controller", job_id: int) -> None:
-        spool = ctl.spool_dir(job_id)
-        spool.mkdir(parents=True, exist_ok=True)
-        log = open(spool / "runner.log", "ab")
-        try:
-            subprocess.Popen(
-                [sys.executable, "-m", "slurmshim.backends.local_runner", str(ctl.state_dir),
-                 str(job_id)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                close_fds=True, env=_runner_env(ctl))
-        finally:
-            log.close()
 
-    def _arm_waker(self, ctl: "Controller", wake: float | None) -> None:
-        """Make sure a scheduling pass runs at `wake` (one sleeping process, the earliest)."""
-        if wake is None:
+def ensure_daemon(ctl: "Controller") -> None:
+    """Wake the node daemon of this state directory, or start one (detached, like slurmd)."""
+    token = ctl.ledger.kv_get("local:daemon")
+    if token and runner_alive(token):
+        pid = runner_pid(token)
+        try:
+            os.kill(pid, signal.SIGUSR1)
             return
-        key = "local:waker"
-        cur = ctl.ledger.kv_get(key)
-        if cur:
-            at_s, _, token = cur.partition("|")
-            try:
-                if float(at_s) <= wake + 0.5 and runner_alive(token):
-                    return
-            except ValueError:
-                pass
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "slurmshim.backends.local_runner", "--wake",
-             str(ctl.state_dir), repr(wake)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True, close_fds=True, env=_runner_env(ctl))
-        ctl.ledger.kv_set(key, f"{wake}|{runner_token(proc.pid)}")
+        except (ProcessLookupError, TypeError):
+            pass
+    ctl.state_dir.mkdir(parents=True, exist_ok=True)
+    with open(ctl.state_dir / "slurmd.log", "ab") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", "slurmshim.backends.local_runner", "--daemon",
+             str(ctl.state_dir)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            close_fds=True, env=_runner_env(ctl))
 
 
 def _runner_env(ctl: "Controller") -> dict[str, str]:

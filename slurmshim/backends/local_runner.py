@@ -1,18 +1,21 @@
-"""The per-job supervisor of the local backend (`python -m slurmshim.backends.local_runner
-STATE_DIR JOB_ID`), started detached by the scheduling pass; plus the waker
-(`... --wake STATE_DIR WHEN`) that runs a scheduling pass at a future time.
+"""The local backend's node daemon (`python -m slurmshim.backends.local_runner --daemon
+STATE_DIR`): slurmd's part.  One per state directory (an flock), started on demand by the
+scheduling pass and gone when there is nothing left to run or wait for.
 
-The runner starts the in-job runtime (slurmshim.runtime.job) once per node with the same
-AWS_BATCH_* placement variables AWS Batch would set, waits for the main node, then records the
-end in the ledger: state, exit code and signal, the batch step and srun steps, requeues.  Time
-limits, `--signal` and kill banners are the runtime's job (enforce_time_limit), so the local and
-the Batch paths behave the same.  Cancel requests arrive as SIGTERM (see LocalBackend.cancel) and
-are forwarded to the main node's runtime.
+It claims the jobs the scheduling pass marked RUNNING, starts the in-job runtime
+(slurmshim.runtime.job) once per node with the AWS_BATCH_* placement variables AWS Batch would
+set, watches the processes, records each end in the ledger (state, exit code and signal, the
+batch step and srun steps, requeues), and runs the next scheduling pass in-process, so a
+1,000-task array costs one short interpreter start per task, not three.  Time limits,
+`--signal` and the kill banners are the runtime's job (enforce_time_limit), so the local and the
+Batch paths behave the same.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -22,6 +25,10 @@ from pathlib import Path
 from ..model import JobRecord, JobState, StepRecord
 from ..runtime.common import read_json, request_signal
 from ..runtime.descriptor import ENV_FILE, ENV_START_TIME, placement_environ
+
+IDLE_EXIT = 3.0        # seconds without work before the daemon exits
+MAX_SLEEP = 0.25       # seconds the daemon sleeps at most between looks (stop retries, idle)
+STOP_RETRY = 1.0       # re-send a stop request the runtime has not picked up after this long
 
 
 def deliver_signal(job_dir: Path, signum: int, *, batch_only: bool = False,
@@ -41,14 +48,30 @@ def deliver_signal(job_dir: Path, signum: int, *, batch_only: bool = False,
     return True
 
 
-def request_stop(job_dir: Path, runner_pid: int, reason: str) -> None:
+def request_stop(job_dir: Path, reason: str) -> None:
     """Ask a running job to stop (CANCELLED, REQUEUE): the runtime writes Slurm's banner, sends
-    SIGCONT+SIGTERM to the job and SIGKILL after KillWait."""
+    SIGCONT+SIGTERM to the job and SIGKILL after KillWait.  If the runtime is not started yet,
+    the daemon sees the request (control.json) and acts on it."""
     request_signal(str(job_dir), reason, "all")
-    try:
-        os.kill(runner_pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
+    pids = read_json(str(job_dir / "pids.json")) or {}
+    if pids.get("main"):
+        try:
+            os.kill(int(pids["main"]), signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
+def kill_leftovers(job_dir: Path) -> None:
+    """After a lost daemon: no process of the job may survive (each node runs in its own
+    session, whose id is the runtime's pid)."""
+    pids = read_json(str(job_dir / "pids.json")) or {}
+    for pid in pids.get("nodes") or []:
+        for sid in (pid, pids.get("batch_sid")):
+            if sid:
+                try:
+                    os.killpg(int(sid), signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
 
 
 def final_state(status: dict, cancelled_by: int | None) -> tuple[JobState, int, int, str]:
@@ -70,77 +93,35 @@ def final_state(status: dict, cancelled_by: int | None) -> tuple[JobState, int, 
     return JobState.FAILED, code, sig, "NonZeroExitCode" if code else "RaisedSignal"
 
 
-class Runner:
-    def __init__(self, state_dir: Path, job_id: int):
-        os.environ["SLURMSHIM_STATE_DIR"] = str(state_dir)
-        from ..controller import Controller
-        self.ctl = Controller.open()
-        self.job_id = job_id
-        self.job_dir = self.ctl.spool_dir(job_id)
+class JobRun:
+    """One running job (or array task) on this machine: its node processes."""
+
+    def __init__(self, ctl, rec: JobRecord):
+        self.ctl = ctl
+        self.rec = rec
+        self.job_id = rec.job_id
+        self.job_dir = ctl.spool_dir(rec.job_id)
         self.main: subprocess.Popen | None = None
         self.others: list[subprocess.Popen] = []
-        self.stop_requested = False
+        self.stop_sent_at: float | None = None
 
-    def _on_term(self, signum, frame) -> None:
-        self.stop_requested = True
-        if self.main is not None and self.main.poll() is None:
-            try:
-                self.main.send_signal(signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-    def run(self) -> int:
-        from .local import runner_token
-        signal.signal(signal.SIGTERM, self._on_term)
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        ctl = self.ctl
-        rec = ctl.ledger.get(self.job_id)
-        if rec is None or rec.state != JobState.RUNNING:
-            return 0
-        ctl.ledger.update(self.job_id, backend_id=runner_token(os.getpid()))
-        if self.stop_requested:
-            self._finish(rec, {"state": "CANCELLED", "exit_code": 0, "signal": 15}, started=False)
-            return 0
-        try:
-            self._launch(rec)
-        except Exception as exc:  # cannot start at all: the job fails, visibly
-            self._finish(rec, {"state": "FAILED", "exit_code": 1, "signal": 0,
-                               "reason": f"launch failed: {exc}"}, started=False)
-            return 1
-        rc = self.main.wait() if self.main else 1
-        for p in self.others:
-            if p.poll() is None:
-                p.terminate()
-        deadline = time.time() + 5
-        for p in self.others:
-            try:
-                p.wait(max(0.1, deadline - time.time()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-        status = read_json(str(self.job_dir / "status.json")) or {}
-        if status.get("state") in (None, "RUNNING"):
-            # The runtime died without a word (killed with SIGKILL, crashed).
-            status = {"state": "FAILED" if rc >= 0 else "CANCELLED",
-                      "exit_code": rc if rc >= 0 else 0, "signal": -rc if rc < 0 else 0}
-        self._finish(ctl.ledger.get(self.job_id) or rec, status, started=True)
-        return 0
-
-    def _launch(self, rec: JobRecord) -> None:
+    # -- start -------------------------------------------------------------------------------
+    def launch(self, env_base: dict[str, str]) -> None:
         from ..slurm.hostlist import expand
         from .descriptor import build_descriptor
-        ctl = self.ctl
+        ctl, rec = self.ctl, self.rec
         spec = ctl.load_spec(rec)
         part = ctl.partition_of(rec)
         if part is None:
             raise RuntimeError(f"partition {rec.partition} is no longer configured")
         nodes = expand(rec.node_list) if rec.node_list else [part.node_names[0]]
-        stage = ctl.state_dir / "spool"
-        desc = build_descriptor(spec, rec, part, ctl.config.cluster_name, nodes, str(stage))
+        desc = build_descriptor(spec, rec, part, ctl.config.cluster_name, nodes,
+                                str(ctl.state_dir / "spool"))
         desc["kill_wait"] = ctl.config.kill_wait
         desc["enforce_time_limit"] = True
         desc["restart_count"] = rec.restarts
         self.job_dir.mkdir(parents=True, exist_ok=True)
-        for stale in ("status.json", "control.json", "pids.json"):
+        for stale in ("status.json", "pids.json"):
             try:
                 (self.job_dir / stale).unlink()
             except FileNotFoundError:
@@ -150,40 +131,80 @@ class Runner:
         position = None
         if spec.array is not None and rec.array_task_id is not None:
             position = list(spec.array.indices).index(rec.array_task_id)
-        base_env = dict(os.environ)
-        base_env[ENV_FILE] = str(desc_path)
-        base_env[ENV_START_TIME] = repr(rec.start_time or time.time())
-        log = open(self.job_dir / "runtime.log", "ab")
-        try:
+        base = dict(env_base)
+        base[ENV_FILE] = str(desc_path)
+        base[ENV_START_TIME] = repr(rec.start_time or time.time())
+        with open(self.job_dir / "runtime.log", "ab") as log:
             for i, _node in enumerate(nodes):
-                env = dict(base_env)
+                env = dict(base)
                 env.update(placement_environ(
                     array_index=position, node_index=i, num_nodes=len(nodes), main_node_index=0,
                     main_node_addr="127.0.0.1" if i else None, attempt=1,
                     batch_job_id=f"local-{rec.job_id}"))
-                proc = subprocess.Popen([sys.executable, "-m", "slurmshim.runtime.job"],
+                # -S: the runtime is stdlib-only, so skip site-packages (a faster start)
+                proc = subprocess.Popen([sys.executable, "-S", "-m", "slurmshim.runtime.job"],
                                         env=env, stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=log, start_new_session=True, close_fds=True)
                 if i == 0:
                     self.main = proc
                 else:
                     self.others.append(proc)
-        finally:
-            log.close()
         (self.job_dir / "pids.json").write_text(json.dumps(
             {"main": self.main.pid if self.main else None,
              "nodes": [p.pid for p in [self.main, *self.others] if p]}), encoding="utf-8")
-        if self.stop_requested and self.main is not None:
-            self.main.send_signal(signal.SIGTERM)
 
-    def _finish(self, rec: JobRecord, status: dict, started: bool) -> None:
-        """Record the end of the job in the ledger, then let the scheduler start what waits."""
+    # -- watch -------------------------------------------------------------------------------
+    def poll(self) -> int | None:
+        """The main node's exit status once it has ended (the others are then stopped)."""
+        if self.main is None:
+            return 1
+        rc = self.main.poll()
+        if rc is None:
+            self._retry_stop()
+            return None
+        for p in self.others:
+            if p.poll() is None:
+                p.terminate()
+        deadline = time.time() + 5
+        for p in self.others:
+            try:
+                p.wait(max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+        return rc
+
+    def _retry_stop(self) -> None:
+        """A stop request written before the runtime was up is still waiting: deliver it."""
+        control = self.job_dir / "control.json"
+        try:
+            age = time.time() - control.stat().st_mtime
+        except FileNotFoundError:
+            return
+        if age >= STOP_RETRY and (self.stop_sent_at is None or
+                                  time.time() - self.stop_sent_at >= STOP_RETRY):
+            self.stop_sent_at = time.time()
+            try:
+                self.main.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def status(self, rc: int) -> dict:
+        status = read_json(str(self.job_dir / "status.json")) or {}
+        if status.get("state") in (None, "RUNNING"):
+            # The runtime died without a word (killed with SIGKILL, crashed).
+            status = {"state": "FAILED" if rc >= 0 else "CANCELLED",
+                      "exit_code": rc if rc >= 0 else 0, "signal": -rc if rc < 0 else 0}
+        return status
+
+    # -- end ---------------------------------------------------------------------------------
+    def finish(self, status: dict, started: bool) -> None:
+        """Record the end of the job in the ledger (one transaction)."""
         ctl = self.ctl
         now = time.time()
         exit_code = int(status.get("exit_code") or 0)
         sig = int(status.get("signal") or 0)
         with ctl.ledger.transaction():
-            fresh = ctl.ledger.get(self.job_id) or rec
+            fresh = ctl.ledger.get(self.job_id) or self.rec
             requeue = ctl.ledger.kv_get(f"requeue:{self.job_id}")
             if requeue is not None:
                 ctl.ledger.db.execute("DELETE FROM kv WHERE key=?", (f"requeue:{self.job_id}",))
@@ -195,7 +216,10 @@ class Runner:
                                   derived_exit_code=self._derived_exit_code())
                 if started:
                     self._record_steps(fresh, status, state, exit_code, sig, now)
-        self._schedule()
+        try:
+            (self.job_dir / "control.json").unlink()
+        except FileNotFoundError:
+            pass
 
     def _record_steps(self, rec: JobRecord, status: dict, state: JobState, exit_code: int,
                       sig: int, now: float) -> None:
@@ -212,13 +236,11 @@ class Runner:
                 b_state, b_exit, b_sig = state, exit_code, sig
             ledger.save_step(StepRecord(
                 job_id=rec.job_id, step_id="batch", name="batch", state=b_state, exit_code=b_exit,
-                exit_signal=b_sig, start_time=start, end_time=end, num_cpus=rec.num_cpus // max(
-                    1, rec.num_nodes) or 1, num_tasks=1, num_nodes=1,
+                exit_signal=b_sig, start_time=start, end_time=end,
+                num_cpus=rec.num_cpus // max(1, rec.num_nodes) or 1, num_tasks=1, num_nodes=1,
                 node_list=(rec.node_list.split(",")[0] if rec.node_list else "")))
         for step in self._srun_steps():
             sid = str(step.get("step_id"))
-            if sid in ("batch", "None", ""):
-                continue
             st_text = step.get("state") or "COMPLETED"
             if st_text == "RUNNING":
                 st_text = "CANCELLED"
@@ -239,22 +261,21 @@ class Runner:
     def _derived_exit_code(self) -> int:
         """Slurm's DerivedExitCode: the highest exit code of the job's srun steps (the batch
         step does not count)."""
-        codes = [int(st.get("exit_code") or 0) for st in self._srun_steps()
-                 if str(st.get("step_id")) not in ("batch", "None", "")]
-        return max(codes, default=0)
+        return max((int(st.get("exit_code") or 0) for st in self._srun_steps()), default=0)
 
     def _srun_steps(self) -> list[dict]:
+        """srun step records the runtime wrote (step-0.json, ...; not the batch step)."""
         steps_dir = self.job_dir / "steps"
         out = []
         for path in sorted(steps_dir.glob("step-*.json")) if steps_dir.is_dir() else []:
             data = read_json(str(path))
-            if isinstance(data, dict):
+            if isinstance(data, dict) and str(data.get("step_id")) not in ("batch", "None", ""):
                 out.append(data)
         return out
 
     def _requeued(self, rec: JobRecord, hold: bool, now: float) -> None:
         ledger = self.ctl.ledger
-        old = JobRecord(**{**rec.__dict__})
+        old = JobRecord(**{k: v for k, v in rec.__dict__.items()})
         old.state = JobState.REQUEUED
         old.end_time = now
         old.restarts = max(0, rec.restarts - 1)
@@ -267,31 +288,122 @@ class Runner:
             fields.update(hold="admin", priority=0)
         ledger.update(rec.job_id, **fields)
 
-    def _schedule(self) -> None:
-        try:
-            self.ctl.backend("local").schedule(self.ctl)
-        except Exception as exc:  # the job's record is safe; the next pass will catch up
-            sys.stderr.write(f"scheduling pass failed: {exc}\n")
 
+class Daemon:
+    def __init__(self, state_dir: Path):
+        os.environ["SLURMSHIM_STATE_DIR"] = str(state_dir)
+        from ..controller import Controller
+        self.ctl = Controller.open()
+        self.runs: dict[int, JobRun] = {}
+        self.wake_at: float | None = None
+        self.kicked = True
 
-def wake(state_dir: Path, when: float) -> None:
-    """Sleep until `when`, then run a scheduling pass (begin times, after:+minutes)."""
-    os.environ["SLURMSHIM_STATE_DIR"] = str(state_dir)
-    delay = when - time.time()
-    if delay > 0:
-        time.sleep(delay)
-    from ..controller import Controller
-    ctl = Controller.open()
-    ctl.ledger.db.execute("DELETE FROM kv WHERE key='local:waker'")
-    ctl.backend("local").schedule(ctl)
+    def _on_usr1(self, signum, frame) -> None:
+        self.kicked = True
+
+    def run(self) -> int:
+        from .local import _runner_env, runner_token
+        ctl = self.ctl
+        lock = open(ctl.state_dir / "slurmd.lock", "a+")
+        deadline = time.time() + 5
+        while True:  # a daemon on its way out may still hold the lock for a moment
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    return 0  # another daemon serves this state directory
+                time.sleep(0.05)
+        # Sleep until something happens: a child exits (SIGCHLD) or a scheduling pass elsewhere
+        # started work (SIGUSR1).  Both handlers exist so the wakeup fd gets written.
+        rfd, wfd = os.pipe()
+        os.set_blocking(rfd, False)
+        os.set_blocking(wfd, False)
+        signal.set_wakeup_fd(wfd, warn_on_full_buffer=False)
+        signal.signal(signal.SIGUSR1, self._on_usr1)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        self.token = runner_token(os.getpid())
+        with ctl.ledger.transaction():
+            ctl.ledger.kv_set("local:daemon", self.token)
+        self.env = _runner_env(ctl)
+        idle_since = time.time()
+        backend = ctl.backend("local")
+        while True:
+            changed = self._claim()
+            changed = self._reap() or changed
+            now = time.time()
+            due = self.wake_at is not None and now >= self.wake_at
+            if changed or due or self.kicked:
+                self.kicked = False
+                self.wake_at = backend.schedule(ctl, from_daemon=True)
+                if self._has_unclaimed():
+                    continue
+            if self.runs or self.wake_at is not None:
+                idle_since = now
+            elif now - idle_since > IDLE_EXIT:
+                with ctl.ledger.transaction():
+                    if self._has_unclaimed():
+                        continue
+                    if ctl.ledger.kv_get("local:daemon") == self.token:
+                        ctl.ledger.db.execute("DELETE FROM kv WHERE key='local:daemon'")
+                return 0
+            timeout = MAX_SLEEP
+            if self.wake_at is not None:
+                timeout = max(0.0, min(timeout, self.wake_at - time.time()))
+            try:
+                select.select([rfd], [], [], timeout)
+                os.read(rfd, 4096)
+            except (BlockingIOError, InterruptedError):
+                pass
+
+    def _has_unclaimed(self) -> bool:
+        row = self.ctl.ledger.db.execute(
+            "SELECT 1 FROM jobs WHERE active=1 AND backend='local' AND state='RUNNING' "
+            "AND backend_id IS NULL LIMIT 1").fetchone()
+        return row is not None
+
+    def _claim(self) -> bool:
+        """Take the jobs the scheduler started and launch them."""
+        ctl = self.ctl
+        with ctl.ledger.transaction():
+            recs = [r for r in ctl.ledger.in_states("local", (JobState.RUNNING,))
+                    if r.backend_id is None]
+            for r in recs:
+                ctl.ledger.update(r.job_id, backend_id=self.token)
+        for rec in recs:
+            run = JobRun(ctl, rec)
+            if rec.cancelled_by is not None or ctl.ledger.kv_get(f"requeue:{rec.job_id}"):
+                run.finish({"state": "CANCELLED", "exit_code": 0, "signal": 15}, started=False)
+                continue
+            try:
+                run.launch(self.env)
+            except Exception as exc:  # cannot start at all: the job fails, visibly
+                run.finish({"state": "FAILED", "exit_code": 1, "signal": 0,
+                            "reason": f"launch failed: {exc}"}, started=False)
+                continue
+            self.runs[rec.job_id] = run
+        return bool(recs)
+
+    def _reap(self) -> bool:
+        done = []
+        for job_id, run in self.runs.items():
+            rc = run.poll()
+            if rc is not None:
+                run.finish(run.status(rc), started=True)
+                done.append(job_id)
+        for job_id in done:
+            del self.runs[job_id]
+        return bool(done)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args and args[0] == "--wake":
-        wake(Path(args[1]), float(args[2]))
-        return 0
-    return Runner(Path(args[0]), int(args[1])).run()
+    if len(args) == 2 and args[0] == "--daemon":
+        return Daemon(Path(args[1])).run()
+    sys.stderr.write("usage: python -m slurmshim.backends.local_runner --daemon STATE_DIR\n")
+    return 2
 
 
 if __name__ == "__main__":

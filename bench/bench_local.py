@@ -1,0 +1,133 @@
+"""Benchmarks of the front end and the local backend (not tests: numbers for the notes).
+
+    python bench/bench_local.py [--quick]
+
+1. `squeue` median wall time with 10,000 jobs in the ledger (target <= 150 ms), two cases:
+   10,000 pending jobs (10,000 lines printed) and 10,000 finished jobs + 100 pending.
+2. `sbatch --hold` median wall time with 10,000 jobs in the ledger (target <= 200 ms).
+3. An array of 1,000 trivial tasks on the local backend: wall time from `sbatch` to the last
+   task COMPLETED in sacct (target <= 30 s), and the overhead per task.
+Each command runs as the real console script would (a fresh Python process).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def fill_ledger(state: Path, n: int, finished: bool, active: int = 0) -> None:
+    from slurmshim.ledger import Ledger
+    from slurmshim.model import JobRecord, JobSpec, JobState
+    led = Ledger(state / "ledger.sqlite3")
+    now = time.time()
+    spec = JobSpec(script="#!/bin/sh\ntrue\n", job_name="bench", user="bench", work_dir="/tmp")
+    led.db.execute("BEGIN")
+    spec_id = led.db.execute("INSERT INTO specs(spec, script) VALUES(?, ?)",
+                             ('{"job_name": "bench"}', b"#!/bin/sh\ntrue\n")).lastrowid
+    del spec
+    for i in range(n + active):
+        done = finished and i < n
+        rec = JobRecord(job_id=i + 1, name=f"bench{i % 50}", user="bench", partition="local",
+                        state=JobState.COMPLETED if done else JobState.PENDING,
+                        reason="None" if done else "JobHeldUser", hold=None if done else "user",
+                        priority=0, submit_time=now - 3600, start_time=now - 3500 if done else None,
+                        end_time=now - 3400 if done else None, node_list="node01" if done else "",
+                        spec_id=spec_id, time_limit=60)
+        led._insert(rec)
+    led.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('next_job_id', ?)",
+                   (str(n + active + 1),))
+    led.db.execute("COMMIT")
+    led.close()
+
+
+def timed(cmd: list[str], env: dict, cwd: str, runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        res = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        out.append(time.perf_counter() - t0)
+        if res.returncode != 0:
+            raise SystemExit(f"{cmd} failed: {res.stderr.decode()}")
+    return out
+
+
+def script_cmd(name: str) -> list[str]:
+    """The installed console script when there is one, else the module (same code path)."""
+    exe = Path(sys.executable).parent / name
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", f"slurmshim.cli.{name}"]
+
+
+def report(label: str, times: list[float], target: float | None = None) -> None:
+    med = statistics.median(times) * 1000
+    extra = f" (target <= {target:.0f} ms: {'met' if med <= target else 'NOT met'})" if target else ""
+    print(f"{label}: median {med:.0f} ms, min {min(times) * 1000:.0f} ms, "
+          f"max {max(times) * 1000:.0f} ms over {len(times)} runs{extra}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer runs, 200-task array")
+    args = ap.parse_args()
+    runs = 5 if args.quick else 15
+    base = Path(tempfile.mkdtemp(prefix="slurmshim-bench."))
+    conf = base / "empty.toml"
+    conf.write_text("")
+    env = dict(os.environ, SLURMSHIM_CONF=str(conf), PYTHONPATH=str(ROOT))
+    baseline = timed([sys.executable, "-c", "pass"], env, str(base), runs)
+    report("python -c pass (interpreter start-up on this machine)", baseline)
+
+    st = base / "pending"
+    st.mkdir()
+    fill_ledger(st, 10_000, finished=False)
+    env_p = dict(env, SLURMSHIM_STATE_DIR=str(st))
+    report("squeue, 10,000 pending jobs (10,000 lines)",
+           timed(script_cmd("squeue"), env_p, str(base), runs), 150)
+    report("sbatch --hold, 10,000 jobs in the ledger",
+           timed(script_cmd("sbatch") + ["--hold", "--wrap=true"], env_p, str(base), runs), 200)
+
+    st2 = base / "finished"
+    st2.mkdir()
+    fill_ledger(st2, 10_000, finished=True, active=100)
+    env_f = dict(env, SLURMSHIM_STATE_DIR=str(st2))
+    report("squeue, 10,000 finished + 100 pending jobs",
+           timed(script_cmd("squeue"), env_f, str(base), runs), 150)
+    report("sbatch --hold, 10,100 jobs in the ledger",
+           timed(script_cmd("sbatch") + ["--hold", "--wrap=true"], env_f, str(base), runs), 200)
+
+    tasks = 200 if args.quick else 1000
+    st3 = base / "array"
+    st3.mkdir()
+    env_a = dict(env, SLURMSHIM_STATE_DIR=str(st3))
+    work = base / "work"
+    work.mkdir()
+    t0 = time.perf_counter()
+    res = subprocess.run(script_cmd("sbatch") + ["--parsable", f"--array=0-{tasks - 1}",
+                                                 "-o", "/dev/null", "--wrap=true"],
+                         env=env_a, cwd=work, capture_output=True, text=True, check=True)
+    job = res.stdout.strip()
+    while True:
+        out = subprocess.run(script_cmd("sacct") + ["-j", job, "-X", "-n", "-P", "-o", "State",
+                                                    "--array"],
+                             env=env_a, cwd=work, capture_output=True, text=True).stdout.split()
+        if len(out) == tasks and all(s == "COMPLETED" for s in out):
+            break
+        time.sleep(0.5)
+    wall = time.perf_counter() - t0
+    per_task = wall / tasks
+    print(f"array of {tasks} trivial tasks: {wall:.1f} s from sbatch to the last COMPLETED "
+          f"(target <= 30 s for 1,000); {per_task * 1000:.0f} ms per task on 2 cores "
+          f"(runner + runtime start, ledger updates, scheduling)")
+
+
+if __name__ == "__main__":
+    main()
