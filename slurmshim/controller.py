@@ -97,6 +97,7 @@ class Controller:
         self._ledger: Ledger | None = None
         self._backends: dict[str, object] = {}
         self._refreshed = False
+        self._specs: dict[int, JobSpec] = {}
 
     @classmethod
     def open(cls, config: _config.Config | None = None) -> "Controller":
@@ -131,7 +132,16 @@ class Controller:
         return self.config.partitions.get(rec.partition)
 
     def load_spec(self, rec: JobRecord) -> JobSpec:
-        return self.ledger.load_spec(rec)
+        """The job's spec; cached per spec id (specs never change after submit, and array
+        tasks share their array's), so a scheduling pass decodes each once."""
+        if rec.spec is None and rec.spec_id is not None and rec.spec_id in self._specs:
+            rec.spec = self._specs[rec.spec_id]
+        spec = self.ledger.load_spec(rec)
+        if rec.spec_id is not None:
+            if len(self._specs) > 10000:  # a long-lived daemon must not grow without bound
+                self._specs.clear()
+            self._specs[rec.spec_id] = spec
+        return spec
 
     # -- submit ----------------------------------------------------------------------------
     def resolve_partition(self, spec: JobSpec) -> Partition:

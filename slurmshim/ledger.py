@@ -313,6 +313,13 @@ class Ledger:
             (backend, *[s.value for s in states]))
         return [_row_to_record(r) for r in rows]
 
+    def schedulable(self, backend: str) -> list[JobRecord]:
+        """Active jobs of a backend except held pending ones (what a scheduling pass needs)."""
+        rows = self.db.execute(
+            _SELECT + " WHERE active=1 AND backend=? AND (hold IS NULL OR state != 'PENDING')"
+            " ORDER BY job_id", (backend,))
+        return [_row_to_record(r) for r in rows]
+
     def active_backends(self) -> list[str]:
         return [r[0] for r in self.db.execute(
             "SELECT DISTINCT backend FROM jobs WHERE active=1")]

@@ -137,7 +137,7 @@ class LocalBackend:
                 deliver_signal(job_dir, signum, batch_only=batch_only, full=full)
 
     def node_statuses(self, ctl: "Controller", part: Partition) -> list[NodeStatus]:
-        use = self._usage(ctl, ctl.ledger.active("local"))
+        use = self._usage(ctl, ctl.ledger.in_states("local", _STARTED))
         out = []
         for name in part.node_names:
             u = use.get(name) or NodeUse()
@@ -196,7 +196,9 @@ class LocalBackend:
         with self._lock(ctl):
             now = time.time()
             with ctl.ledger.transaction():
-                active = ctl.ledger.active("local")
+                # Held jobs cannot start and already carry their reason: leave them out (a
+                # ledger may hold thousands of them, and this pass runs on every sbatch).
+                active = ctl.ledger.schedulable("local")
                 use = self._usage(ctl, active)
                 pending = sorted((r for r in active if r.state == JobState.PENDING),
                                  key=priority_key)
