@@ -188,6 +188,8 @@ class Controller:
         nodes = r.num_nodes
         tasks_per_node = -(-r.num_tasks // nodes)
         cpus = tasks_per_node * r.cpus_per_task_or_1
+        if spec.extra.get("overcommit"):
+            cpus = r.cpus_per_task_or_1  # Slurm: allocated as if one task per node
         if r.exclusive:
             cpus = part.cpus_per_node
         if r.mem_per_node is not None:
@@ -224,7 +226,9 @@ class Controller:
             partition=part.name, account=spec.account, qos=spec.qos,
             state=JobState.PENDING, reason="None",
             priority=0 if spec.hold else (spec.priority if spec.priority is not None else 1),
-            nice=spec.nice, num_nodes=r.num_nodes, num_cpus=r.num_cpus, num_tasks=r.num_tasks,
+            nice=spec.nice, num_nodes=r.num_nodes, num_tasks=r.num_tasks,
+            num_cpus=(r.num_nodes * r.cpus_per_task_or_1 if spec.extra.get("overcommit")
+                      else r.num_cpus),
             time_limit=spec.time_limit, submit_time=now,
             eligible_time=None if (spec.hold or spec.dependency or spec.begin_time) else now,
             dependency=spec.dependency.text if spec.dependency else None,

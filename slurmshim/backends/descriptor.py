@@ -101,6 +101,8 @@ def build_descriptor(spec: JobSpec, record: JobRecord, partition: Partition, clu
         cpus = [partition.cpus_per_node] * nodes
     else:
         cpus = [max(1, t * cpt) for t in _tasks_per_node(spec, nodes)]
+    if spec.extra.get("overcommit") and not res.exclusive:
+        cpus = [cpt] * nodes
 
     mem_per_node = mem_per_cpu = None
     if res.mem_per_node is not None:
@@ -191,6 +193,7 @@ def build_descriptor(spec: JobSpec, record: JobRecord, partition: Partition, clu
         "slurm_conf": os.environ.get("SLURM_CONF") or "/etc/slurm/slurm.conf",
         "umask": _umask(spec),
         "prio_process": int(spec.extra.get("prio_process", 0) or 0),
+        "overcommit": bool(spec.extra.get("overcommit")),
         "kill_wait": int(partition.extra.get("kill_wait", 30)),
         "enforce_time_limit": not local,
         "tee_output": not local,

@@ -172,6 +172,8 @@ def slurm_environment(desc: Mapping[str, Any], placement: Mapping[str, Any], hos
         e["SLURM_ARRAY_TASK_MAX"] = str(indices[-1])
         e["SLURM_ARRAY_TASK_STEP"] = str((desc.get("array") or {}).get("step") or 1)
 
+    if desc.get("overcommit"):
+        e["SLURM_OVERCOMMIT"] = "1"
     tres = []
     if desc.get("cpus_per_task") is not None:
         e["SLURM_CPUS_PER_TASK"] = str(desc["cpus_per_task"])

@@ -419,8 +419,9 @@ class Step:
             ntasks = (ntpn_i or 1) * nnodes
         if ntasks < 1:
             raise StepError("invalid number of tasks (-n %d)" % ntasks)
-        if ntasks * self.cpt > sum(cpus[:nnodes]) and not (o.get("overcommit") or
-                                                            o.get("overlap")):
+        overcommit = o.get("overcommit") or o.get("overlap") or \
+            self.environ.get("SLURM_OVERCOMMIT") in ("1", "yes")
+        if ntasks * self.cpt > sum(cpus[:nnodes]) and not overcommit:
             raise StepError("Unable to create step for job %d: More processors requested than "
                             "permitted" % self.job_id)
         self.ntasks = ntasks

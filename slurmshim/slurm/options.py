@@ -880,7 +880,7 @@ def _open_mode(spec, v, ctx):
 
 def _overcommit(spec, v, ctx):
     spec.extra["overcommit"] = True
-    return "every task still gets its own CPUs"
+    return "one task's CPUs per node; steps may start more tasks than CPUs"
 
 
 def _oversubscribe(spec, v, ctx):
@@ -1500,9 +1500,9 @@ ROWS: tuple[OptionRow, ...] = (
               apply=_output, usage="[--output file]",
               help="  -o, --output=out            file for batch script's standard output"),
     OptionRow("overcommit", "O", arg=NONE, env=("SBATCH_OVERCOMMIT",),
-              srun_env=("SLURM_OVERCOMMIT",), commands=BOTH, support="ignored",
-              reason="every task still gets its own CPUs",
-              meaning="more tasks than CPUs", apply=_overcommit, usage="[--overcommit]",
+              srun_env=("SLURM_OVERCOMMIT",), commands=BOTH, support="mapped",
+              meaning="allocate one task's CPUs per node; srun may start more tasks than CPUs",
+              apply=_overcommit, usage="[--overcommit]",
               help="  -O, --overcommit            overcommit resources"),
     OptionRow("overlap", arg=OPTIONAL, commands=SR, srun_env=("SLURM_OVERLAP",), support="mapped",
               meaning="the step may share resources with other steps",
