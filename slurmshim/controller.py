@@ -213,7 +213,21 @@ class Controller:
         rec = self.ledger.submit(rec, spec, id_block=block)
         self.backend(part.backend).submit(self, rec, spec, part)
         self._notify_submitted(rec, spec)
+        self.purge_if_due(now)
         return SubmitResult(rec.job_id, messages)
+
+    def purge_if_due(self, now: float) -> int:
+        """Apply the purge policy (`purge_after_days`) at most once an hour: finished jobs
+        older than that leave the ledger, and so sacct."""
+        days = self.config.purge_after_days
+        if days is None:
+            return 0
+        last = float(self.ledger.kv_get("purge:last") or 0)
+        if now - last < 3600:
+            return 0
+        with self.ledger.transaction():
+            self.ledger.kv_set("purge:last", repr(now))
+        return self.ledger.purge(now - days * 86400)
 
     def _notify_submitted(self, rec: JobRecord, spec: JobSpec) -> None:
         from .plugins import run_job_submitted

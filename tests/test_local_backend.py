@@ -241,3 +241,18 @@ def test_concurrent_sbatch_get_distinct_ids(cl):
     assert sorted(ids) == list(range(1, 21))
     listed = cl.squeue("-h", "-o", "%i").split()
     assert sorted(map(int, listed)) == ids and len(listed) == 20 or sorted(map(int, listed)) == sorted(ids)
+
+
+def test_purge_policy_forgets_old_finished_jobs(tmp_path):
+    c = Cluster(tmp_path, config="purge_after_days = 0\n")
+    c.script("ok.sh", "#!/bin/bash\ntrue\n")
+    first = c.submit("ok.sh")
+    c.wait_state(str(first), {"COMPLETED"})
+    from slurmshim.ledger import Ledger
+    led = Ledger(c.state / "ledger.sqlite3")
+    with led.transaction():
+        led.kv_set("purge:last", "0")
+        led.update(first, end_time=time.time() - 10)
+    second = c.submit("--hold", "ok.sh")
+    assert c.run("sacct", "-j", str(first), "-n").stdout == ""
+    assert c.run("squeue", "-h", "-o", "%i").stdout.split() == [str(second)]
