@@ -13,6 +13,7 @@ from typing import Iterable
 
 from . import config as _config
 from .errors import InvalidJobId, SlurmError, SubmitError
+from .identity import current_user
 from .ledger import Ledger
 from .model import (INFINITE, JobRecord, JobSpec, JobState, NodeStatus, Partition, StepRecord)
 from .scheduling import NEVER, Request, evaluate_dependency, never_fits
@@ -70,21 +71,6 @@ def _nonneg(s: str, text: str) -> int:
     if not s.isdigit():
         raise ValueError(text)
     return int(s)
-
-
-def current_user() -> tuple[str, int, str, int]:
-    import grp
-    import pwd
-    uid, gid = os.getuid(), os.getgid()
-    try:
-        user = pwd.getpwuid(uid).pw_name
-    except KeyError:
-        user = str(uid)
-    try:
-        group = grp.getgrgid(gid).gr_name
-    except KeyError:
-        group = str(gid)
-    return user, uid, group, gid
 
 
 class Controller:

@@ -14,6 +14,7 @@ from ..errors import SlurmError, SubmitError
 from ..slurm import directives as _dir
 from ..slurm.options import EarlyExit
 from ..slurm.sbatch_args import build_spec
+from ..identity import current_user
 from .common import run_main
 
 PROG = "sbatch"
@@ -63,22 +64,6 @@ def make_script_reader(cwd: str, env, stdin=None):
     return read_script
 
 
-def _identity() -> tuple[str, int, str, int]:
-    """(user, uid, group, gid) of the caller, without importing the controller."""
-    import grp
-    import pwd
-    uid, gid = os.getuid(), os.getgid()
-    try:
-        user = pwd.getpwuid(uid).pw_name
-    except KeyError:
-        user = str(uid)
-    try:
-        group = grp.getgrgid(gid).gr_name
-    except KeyError:
-        group = str(gid)
-    return user, uid, group, gid
-
-
 def _error_exit(env) -> int:
     from ..slurm.options import c_strtol
     if "SLURM_EXIT_ERROR" in env:
@@ -116,7 +101,7 @@ def run(argv: list[str], env=None, stdin=None) -> int:
 
     env = os.environ if env is None else env
     cwd = os.getcwd()
-    user, uid, group, gid = _identity()
+    user, uid, group, gid = current_user()
     cfg, max_array, cluster, allow = _site(env)
     messages: list[str] = []
     try:

@@ -429,7 +429,7 @@ class Scontrol:
         self.print(text)
 
     def config_facts(self) -> dict[str, str]:
-        from ..controller import current_user
+        from ..identity import current_user
         from ..output.scontrol import config_facts
         cfg = self.ctl.config
         user, uid, _group, _gid = current_user()
@@ -692,6 +692,8 @@ class Scontrol:
             if ids is None:
                 self.error(f"{INVALID_JOB_ID} for job {job_str}")
                 continue
+            from .common import hold_termination
+            hold_termination()
             for jid in ids:
                 for _text, err in self.ctl.requeue([jid], hold) or []:
                     self.error(f"{err} for job {_slurm_id_text(jid)}")
@@ -1048,7 +1050,7 @@ def _is_operator() -> bool:
 
 
 def _current_user_name() -> str:
-    from ..controller import current_user
+    from ..identity import current_user
     return current_user()[0]
 
 

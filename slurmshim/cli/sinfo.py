@@ -249,7 +249,7 @@ def run(argv: list[str], *, out=None, err=None, now: float | None = None, ctl=No
     cluster = getattr(cfg, "cluster_name", "N/A")
 
     if json_out:
-        from ..controller import current_user
+        from ..identity import current_user
         user, _uid, group, _gid = current_user()
         command = [PROG] + [a for a in argv if not (a == "--json" or a.startswith("--json="))]
         out.write(fmt.render_json(partitions, ctl.node_statuses(), opts, cluster=cluster,

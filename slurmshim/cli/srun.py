@@ -87,7 +87,8 @@ def run_outside(job_args: list[str], step_args: list[str], command: list[str], a
                 quiet: bool) -> int:
     import socket
 
-    from ..controller import Controller, current_user
+    from ..controller import Controller
+    from ..identity import current_user
     from ..slurm.sbatch_args import build_spec
 
     ctl = Controller.open()
