@@ -1,0 +1,4 @@
+#!/bin/bash
+#SBATCH --job-name=dos
+#SBATCH --time=5
+echo written on windows

@@ -1,0 +1,6 @@
+#!/bin/bash
+#SBATCH --job-name=notify
+#SBATCH --mail-type=END,FAIL
+#SBATCH --mail-user=someone@example.org
+#SBATCH --time=5
+./run

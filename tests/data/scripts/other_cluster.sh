@@ -1,0 +1,4 @@
+#!/bin/bash
+#SBATCH --job-name=far
+#SBATCH --clusters=faraway
+./run
