@@ -8,6 +8,7 @@ constraints (assert_valid_submit) and, when botocore is installed, against the A
 from __future__ import annotations
 
 import base64
+import functools
 import glob
 import gzip
 import hashlib
@@ -18,7 +19,6 @@ import re
 import subprocess
 import sys
 import zipfile
-import zlib
 from pathlib import Path
 
 import pytest
@@ -86,7 +86,8 @@ def _zip(files: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in sorted(files.items()):
-            zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data)
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data,
+                        compress_type=zipfile.ZIP_DEFLATED)
     return buf.getvalue()
 
 
@@ -130,14 +131,22 @@ TAG_VALUE_RE = re.compile(r"^[A-Za-z0-9 +\-=._:/@]*$")
 FAKE_BATCH_ID = "0123abcd-0123-4567-89ab-0123456789ab"
 
 
-def _botocore_check(operation: str, params: dict) -> None:
+@functools.lru_cache(maxsize=None)
+def _batch_input_shape(operation: str):
     try:
         import botocore.session
-        from botocore.validate import ParamValidator
     except ImportError:  # pragma: no cover
-        return
+        return None
     model = botocore.session.get_session().get_service_model("batch")
-    shape = model.operation_model(operation).input_shape
+    return model.operation_model(operation).input_shape
+
+
+def _botocore_check(operation: str, params: dict) -> None:
+    """Validate against the Batch API model shipped in botocore (types, required members)."""
+    shape = _batch_input_shape(operation)
+    if shape is None:  # pragma: no cover
+        return
+    from botocore.validate import ParamValidator
     report = ParamValidator().validate(params, shape)
     assert not report.has_errors(), report.generate_report()
 
@@ -238,6 +247,8 @@ def assert_valid_submit(req: dict, jobdef: dict | None = None, job_ids: list[str
         assert 1 <= len(k) <= 128 and not k.lower().startswith("aws:")
         assert len(v) <= 256 and TAG_VALUE_RE.match(v), (k, v)
     assert T.request_size(req) <= T.SUBMIT_LIMIT
+    # ECS RunTask: 8192 characters of overrides, Batch's own AWS_BATCH_* variables included
+    assert T.overrides_size(req) + T.BATCH_OVERRIDES_RESERVE <= 8192
     if job_ids is not None:
         _botocore_check("SubmitJob", req)
 
@@ -250,7 +261,7 @@ def assert_valid_plan(p: T.BatchPlan) -> None:
     for i, req in enumerate(p.submits):
         assert all(r < i for r in p.submit_refs[i]), "a submit may only name earlier ones"
         assert_valid_submit(req, p.job_definition, ids)
-        assert T.request_size(req) <= T.SUBMIT_BUDGET
+        assert T.request_size(req) <= T.SUBMIT_BUDGET and T.fits(req)
         size = req.get("arrayProperties", {}).get("size", 1)
         assert size == p.chunk_sizes[i]
     if p.hold_for_dependencies:
@@ -400,6 +411,7 @@ def test_the_constraint_checker_catches_violations():
         dict(good, tags={"slurmshim:name": "a,b"}),
         dict(good, containerOverrides={"environment": [{"name": "AWS_BATCH_X", "value": "1"}]}),
         dict(good, containerOverrides={"environment": [{"name": "BIG", "value": "x" * 31000}]}),
+        dict(good, containerOverrides={"environment": [{"name": "MID", "value": "x" * 7000}]}),
     ]
     for bad in bad_cases:
         with pytest.raises(AssertionError):
@@ -457,42 +469,50 @@ def simulate(p: T.BatchPlan, fail: int | None = None):
     """Batch's scheduling semantics for the plan's submits, with unit-length tasks and unlimited
     capacity: returns (max tasks running at once, positions that ran, positions Batch failed
     as 'Dependent Job failed').  SEQUENTIAL: child i after child i-1; N_TO_N: child i after
-    child i of the named job; plain jobId: after the whole named job (every child)."""
-    tasks = {}  # (submit, child) -> position
-    for s, (off, size) in enumerate(zip(p.chunk_offsets, p.chunk_sizes)):
-        for c in range(size):
-            tasks[(s, c)] = off + c
-    deps = {t: [] for t in tasks}
+    child i of the named job; plain jobId: after the whole named job (every child).  A task
+    runs one round after the last task it waits for; a failure fails every task that waits
+    on it, directly or not, without running it."""
+    level: list[list[int]] = []    # per submit, per child: the round it runs in
+    state: list[list[str]] = []    # "ok" | "failed" (ran) | "depfail" (never ran)
     for s, req in enumerate(p.submits):
-        size = p.chunk_sizes[s]
+        size, off = p.chunk_sizes[s], p.chunk_offsets[s]
+        rules = []  # (kind, submit it names)
         for d in req.get("dependsOn", []):
             m = re.match(r"^\{\{submit\[(\d+)\]\.jobId\}\}$", d.get("jobId", ""))
-            for c in range(size):
-                if d.get("type") == "SEQUENTIAL":
+            kind = d.get("type") or "ALL"
+            rules.append((kind, int(m.group(1)) if m else None))
+            if kind == "ALL":  # waits for every child of the named job
+                r = int(m.group(1))
+                rules[-1] = ("ALL", (max(level[r]), any(x != "ok" for x in state[r])))
+        lv, st = [0] * size, [""] * size
+        for c in range(size):
+            waits: list[tuple[int, bool]] = []   # (round of the awaited task, it did not succeed)
+            for kind, arg in rules:
+                if kind == "SEQUENTIAL":
                     if c:
-                        deps[(s, c)].append((s, c - 1))
-                elif d.get("type") == "N_TO_N":
-                    deps[(s, c)].append((int(m.group(1)), c))
+                        waits.append((lv[c - 1], st[c - 1] != "ok"))
+                elif kind == "N_TO_N":
+                    waits.append((level[arg][c], state[arg][c] != "ok"))
                 else:
-                    r = int(m.group(1))
-                    deps[(s, c)].extend((r, k) for k in range(p.chunk_sizes[r]))
-    state = {t: None for t in tasks}  # None | "ok" | "failed" | "depfail"
-    peak = 0
-    while any(v is None for v in state.values()):
-        progressed = False
-        for t in tasks:  # dependency failures propagate at once
-            if state[t] is None and any(state[d] in ("failed", "depfail") for d in deps[t]):
-                state[t] = "depfail"
-                progressed = True
-        ready = [t for t in tasks if state[t] is None and all(state[d] == "ok" for d in deps[t])]
-        peak = max(peak, len(ready))
-        for t in ready:
-            state[t] = "failed" if tasks[t] == fail else "ok"
-            progressed = True
-        assert progressed, "deadlock"
-    ran = sorted(tasks[t] for t in tasks if state[t] in ("ok", "failed"))
-    depfail = sorted(tasks[t] for t in tasks if state[t] == "depfail")
-    return peak, ran, depfail
+                    waits.append(arg)
+            lv[c] = 1 + max((w for w, _bad in waits), default=0)
+            if any(bad for _w, bad in waits):
+                st[c] = "depfail"
+            else:
+                st[c] = "failed" if off + c == fail else "ok"
+        level.append(lv)
+        state.append(st)
+    counts: dict[int, int] = {}
+    ran, depfail = [], []
+    for s in range(len(p.submits)):
+        for c in range(p.chunk_sizes[s]):
+            pos = p.chunk_offsets[s] + c
+            if state[s][c] == "depfail":
+                depfail.append(pos)
+            else:
+                ran.append(pos)
+                counts[level[s][c]] = counts.get(level[s][c], 0) + 1
+    return max(counts.values(), default=0), sorted(ran), sorted(depfail)
 
 
 @pytest.mark.parametrize("count,throttle", [(5, 2), (100, 10), (100, 1), (101, 7), (25000, 2),
@@ -585,7 +605,7 @@ def test_aftercorr_between_equally_split_arrays_is_n_to_n():
 ])
 def test_other_dependencies_are_held_by_slurmshim(argv, native):
     p = plan(*argv, native=native)
-    assert p.hold_for_dependencies
+    assert p.hold_for_dependencies and p.hold_reason
     assert p.native_dependency_ids == []
     assert all("jobId" not in d or d["jobId"].startswith("{{") for r in deps_of(p) for d in r)
     released = plan(*argv, native=native, ignore_dependency=True)
@@ -666,7 +686,8 @@ def test_queue_routing(argv, part, queue, multinode):
     (("-c16",), CPU, 16, 32768, 0),
     (("-c64",), Partition(name="small", backend="batch", job_queue="q", cpus_per_node=64,
                           mem_per_node=100000), 64, 100000, 0),  # default capped at the node
-    ((), Partition(name="dm", backend="batch", job_queue="q", def_mem_per_cpu=3000), 1, 3000, 0),
+    ((), Partition(name="dm", backend="batch", job_queue="q", def_mem_per_cpu=3000,
+                   mem_per_node=64000), 1, 3000, 0),
 ])
 def test_resources(argv, part, vcpus, memory, gpus):
     p = plan(*argv, part=part)
@@ -699,6 +720,7 @@ def test_efa_multinode_gets_devices_memlock_one_instance_type_and_runtime_flag()
     rng = p.job_definition["nodeProperties"]["nodeRangeProperties"][0]
     assert rng["targetNodes"] == "0:" and rng["instanceTypes"] == ["hpc7a.48xlarge"]
     c = rng["container"]
+    assert c["linuxParameters"]["initProcessEnabled"] is True
     assert c["linuxParameters"]["devices"] == [{
         "hostPath": "/dev/infiniband/uverbs0", "containerPath": "/dev/infiniband/uverbs0",
         "permissions": ["READ", "WRITE", "MKNOD"]}]
@@ -706,10 +728,10 @@ def test_efa_multinode_gets_devices_memlock_one_instance_type_and_runtime_flag()
     assert p.descriptors[0]["efa"] is True and p.efa
     assert p.submits[0]["nodeOverrides"]["numNodes"] == 2
     single = plan(part=EFA)  # single node on an EFA partition: no EFA devices
-    assert "linuxParameters" not in single.job_definition["containerProperties"]
+    assert "devices" not in single.job_definition["containerProperties"]["linuxParameters"]
     assert single.descriptors[0]["efa"] is False
     asked = plan("-C", "efa", part=EFA)
-    assert "linuxParameters" in asked.job_definition["containerProperties"]
+    assert "devices" in asked.job_definition["containerProperties"]["linuxParameters"]
 
 
 def test_efa_devices_count_is_configurable():
@@ -867,9 +889,25 @@ def test_mounts_become_volumes_and_paths_are_rewritten():
 def test_output_off_the_shared_filesystems_warns():
     spec = make_spec(cwd="/scratch/alice")
     spec.partition = "cpu"
-    p = T.plan_submission(spec, record_for(spec), CPU, AWS, cluster_name="c")
-    assert p.warnings == ["sbatch: warning: the job's output is not on a filesystem shared with "
-                          "AWS Batch containers (/fsx); read it with `slurmshim output 100`"]
+    expected = ["sbatch: warning: the job's output is not on a filesystem shared with AWS Batch "
+                "containers (/fsx): it will only be in CloudWatch Logs (slurmshim output "
+                "<job id>)"]
+    assert T.validate_for_batch(spec, CPU, AWS) == expected
+    assert T.plan_submission(spec, record_for(spec), CPU, AWS, cluster_name="c").warnings == \
+        expected
+    assert T.validate_for_batch(make_spec("-o", "/fsx/u/o.txt"), CPU, AWS) == []
+    assert T.validate_for_batch(make_spec("-o", "/tmp/o.txt"), CPU, AWS) == expected
+    assert T.validate_for_batch(spec, CPU, AwsSettings(image="i")) == []  # no mounts at all
+
+
+def test_container_gets_an_init_process_and_the_job_role():
+    props = plan().job_definition["containerProperties"]
+    assert props["linuxParameters"] == {"initProcessEnabled": True}
+    assert "jobRoleArn" not in props
+    part = Partition(name="r", backend="batch", job_queue="q",
+                     extra={"job_role_arn": "arn:aws:iam::123456789012:role/slurmshim-job"})
+    props = plan(part=part).job_definition["containerProperties"]
+    assert props["jobRoleArn"] == "arn:aws:iam::123456789012:role/slurmshim-job"
 
 
 def test_descriptor_is_set_for_batch():
@@ -890,6 +928,7 @@ def test_test_only_report_is_stable_json_with_the_exact_requests():
     assert data["RegisterJobDefinition"] == p.job_definition
     assert data["SubmitJob"] == p.submits
     assert data["slurmshim"]["throttleLayout"] == "chains"
+    assert data["slurmshim"]["holdReason"] == ""
     assert data["slurmshim"]["descriptor"]["array"]["indices"] == "0-9"
     assert text == json.dumps(data, indent=2, sort_keys=True) + "\n"
     staged = json.loads(T.test_only_report(plan(script=big_script(), bundle=BIG_BUNDLE)))
@@ -903,9 +942,11 @@ def test_resolve_submit_fills_in_earlier_job_ids():
                                           {"jobId": "x", "type": "N_TO_N"}]}, ["J0"])
     assert req["dependsOn"] == [{"type": "SEQUENTIAL"}, {"jobId": "J0"},
                                 {"jobId": "x", "type": "N_TO_N"}]
-    p = plan("--array=0-9%2")
+    p = plan("--array=0-11%5")  # waves: submit 1 waits N_TO_N on submit 0
+    assert p.submit_refs[1] == [0]
     resolved = T.resolve_submit(p.submits[1], ["J0", "J1"])
-    assert {"jobId": "J0"} in resolved["dependsOn"] and p.submits[1] != resolved
+    assert resolved["dependsOn"] == [{"jobId": "J0", "type": "N_TO_N"}]
+    assert p.submits[1]["dependsOn"] == [{"jobId": "{{submit[0].jobId}}", "type": "N_TO_N"}]
 
 
 # ------------------------------------------------------------------ the bootstrap, for real
@@ -959,11 +1000,14 @@ def test_bootstrap_fetches_staged_runtime_and_script(tmp_path):
 def test_bootstrap_reports_fetch_failures_and_missing_runtime(tmp_path):
     p = _bootstrap_plan(tmp_path, script="#!/bin/sh\ntrue\n", bundle=None)
     env = {e["name"]: e["value"] for e in _env_of(p.submits[0])}
-    r = _run_bootstrap(dict(env, SLURMSHIM_RUNTIME_URL=f"file://{tmp_path}/missing.zip"), "/")
+    r = _run_bootstrap(dict(env, SLURMSHIM_RUNTIME_URL=f"file://{tmp_path}/missing.zip",
+                            SLURMSHIM_FETCH_TRIES="1"), "/")
     assert r.returncode == 1
     assert "slurmstepd: error: slurmshim bootstrap: cannot fetch file://" in r.stderr
-    r = _run_bootstrap(env, "/")
-    assert r.returncode == 1 and "runtime is not available" in r.stderr
+    # an image without slurmshim installed (-S: not even an editable install of this checkout)
+    r = subprocess.run([sys.executable, "-S", "-c", T.BOOTSTRAP_PY], cwd="/", text=True,
+                       env=dict(env, PATH=os.environ.get("PATH", "")), capture_output=True)
+    assert r.returncode == 1 and "runtime is not available" in r.stderr, r.stderr
 
 
 def test_bootstrap_downloads_from_s3_with_sigv4(tmp_path):

@@ -5,8 +5,8 @@ Pure (no boto3): the input is one item of DescribeJobs ``jobs`` or of ListJobs
 Batch status -> Slurm
 =====================
 ============  ===============================================================================
-SUBMITTED     PENDING, reason None (Dependency when the job has dependsOn)
-PENDING       PENDING, reason Dependency (JobArrayTaskLimit for a `%N` chain link)
+SUBMITTED     PENDING, reason None, or Dependency when the job has dependsOn
+PENDING       (JobArrayTaskLimit for a link of a `%N` chain)
 RUNNABLE      PENDING, reason Resources; ``MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT`` (no
               compute environment has instances that fit) and ``...:SERVICE_ROLE_PERMISSIONS``
               -> ReqNodeNotAvail, ``...:COMPUTE_ENVIRONMENT_MAX_RESOURCE`` (maxvCpus below the
@@ -37,10 +37,11 @@ FAILED        the first that applies:
                           e.g. CannotPullContainerError): 1:0 JobLaunchFailure, with a warning
 ============  ===============================================================================
 
-Times are epoch milliseconds in Batch, seconds here.  ``restarts`` counts Batch attempts
-beyond the first (Spot reclaims retried by the retryStrategy) on top of the Slurm-level
-requeues the caller already knows (``requeue_retries``); ``history`` describes each earlier
-attempt for ``sacct -D``.
+Times are epoch milliseconds in Batch, seconds here (a finished job's start is its last
+attempt's).  ``restarts`` counts the Batch attempts that ended and were retried (Spot reclaims
+retried by the retryStrategy: all attempts but the last of a finished job, the ended ones of a
+job still pending or running) on top of the Slurm-level requeues the caller already knows
+(``requeue_retries``); ``history`` describes each of those attempts for ``sacct -D``.
 """
 from __future__ import annotations
 
@@ -192,10 +193,22 @@ def _dependency_failed(detail: dict, reason: str) -> bool:
             and _exit_code(detail) is None and not _container_reason(detail))
 
 
+_TERMINAL = ("SUCCEEDED", "FAILED")
+
+
+def _earlier_attempts(detail: dict) -> list[dict]:
+    """Attempts that ended and were followed by another one (Batch retried the job): all but
+    the last of a finished job; every ended one of a job still on its way (AWS lists an attempt
+    once it ended, moto from its start)."""
+    attempts = detail.get("attempts") or []
+    if str(detail.get("status") or "").upper() in _TERMINAL:
+        return attempts[:-1]
+    return [a for a in attempts if a.get("stoppedAt")]
+
+
 def _history(detail: dict) -> list[dict]:
     out = []
-    attempts = detail.get("attempts") or []
-    for att in attempts[:-1]:
+    for att in _earlier_attempts(detail):
         c = att.get("container") or {}
         reason = att.get("statusReason") or ""
         code = c.get("exitCode")
@@ -223,10 +236,10 @@ def slurm_view(detail: dict, *, cancel_requested: bool = False, requeue_retries:
     reason_text = detail.get("statusReason") or ""
     attempts = detail.get("attempts") or []
     container = _container(detail)
-    restarts = max(0, requeue_retries) + max(0, len(attempts) - 1)
+    restarts = max(0, requeue_retries) + len(_earlier_attempts(detail))
     start = _ms(detail.get("startedAt"))
     end = _ms(detail.get("stoppedAt"))
-    if attempts:
+    if attempts and status in _TERMINAL:  # the run that ended it, not the reclaimed ones
         start = _ms(attempts[-1].get("startedAt")) or start
     if throttled is None:
         throttled = _tag(detail, "slurmshim:throttle") is not None
@@ -236,8 +249,8 @@ def slurm_view(detail: dict, *, cancel_requested: bool = False, requeue_retries:
 
     if status in ("SUBMITTED", "PENDING"):
         deps = detail.get("dependsOn") or []
-        if status == "PENDING" or deps:
-            view.reason = "JobArrayTaskLimit" if throttled and deps else "Dependency"
+        if deps:
+            view.reason = "JobArrayTaskLimit" if throttled else "Dependency"
         return view
     if status == "RUNNABLE":
         view.reason = "Resources"

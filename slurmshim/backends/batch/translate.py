@@ -5,8 +5,11 @@ What one `sbatch` becomes
 =========================
 
 * **One job definition per distinct content** (`RegisterJobDefinition`): image, the bootstrap
-  command, shared-filesystem mounts, EFA devices, container vs multinode.  Nothing per job is
-  in it (resources are placeholders overridden at submit), so its name,
+  command, shared-filesystem mounts (``aws.mounts``: host path -> container path, as host
+  volumes; descriptor paths under a mount are rewritten to the container's path), EFA devices,
+  an init process as PID 1, the job role (``extra["job_role_arn"]`` of the partition, or an
+  ``aws.job_role_arn`` attribute, when the configuration grows one), container vs multinode.
+  Nothing per job is in it (resources are placeholders overridden at submit), so its name,
   ``slurmshim-<hash of the request>``, is stable and the client registers it once; SubmitJob
   names it without a revision (the latest ACTIVE one: every revision of a content-hashed name
   has the same content).
@@ -100,8 +103,8 @@ Exact alternatives, not done here: Batch consumable resources (one REPLENISHABLE
 N units per array; needs CreateConsumableResource, which moto does not implement) or
 slurmshim-side release of N tasks at a time (needs someone to poll).
 
-Script and runtime delivery (the 30 KiB SubmitJob limit)
--------------------------------------------------------
+Script and runtime delivery (SubmitJob's 30 KiB, ECS's 8 KiB of overrides)
+--------------------------------------------------------------------------
 The job definition's command is ``/bin/sh -c <check for python3> <BOOTSTRAP>``: a small
 stdlib-only Python program (BOOTSTRAP_PY) that needs only python3 (>= 3.8) in the image.  It
 
@@ -117,17 +120,24 @@ stdlib-only Python program (BOOTSTRAP_PY) that needs only python3 (>= 3.8) in th
 Downloads: ``s3://`` with a SigV4-signed GET using the container's credentials (the ECS task
 role, else the instance role; region from ``SLURMSHIM_S3_REGION``, endpoint from
 ``SLURMSHIM_S3_ENDPOINT``), ``http(s)://`` (e.g. presigned) and files; gzip is detected by its
-magic number.  Four tries with 1/2/4 s back-off.
+magic number.  Four tries with 1/2/4 s back-off (``SLURMSHIM_FETCH_TRIES`` changes the count).
 
 What is inlined and what is staged is decided by measuring every SubmitJob request as botocore
-sends it (``json.dumps``) against SUBMIT_BUDGET (30 KiB less a margin), escalating in this order
-until everything fits: (1) all inline; (2) runtime staged at ``slurmshim/runtime/<sha>.zip``
-(content-addressed: uploaded once per slurmshim version; today's runtime is ~48 KB base64, so
-this is the normal case); (3) the script staged gzipped at
+sends it (``json.dumps``) against SUBMIT_BUDGET (30 KiB less a margin) **and** its container
+overrides against OVERRIDES_BUDGET: Batch passes them to ECS RunTask, which refuses more than
+8192 characters of overrides *after* SubmitJob accepted the job (the job then FAILS with
+"Container Overrides length must be at most 8192"), so the real inline budget is ~6.5 KB.
+Escalating in this order until everything fits: (1) all inline; (2) runtime staged at
+``slurmshim/runtime/<sha>.zip`` (content-addressed: uploaded once per slurmshim version;
+today's runtime is ~48 KB base64, so this is the normal case unless the image has slurmshim
+installed and the client passes no bundle); (3) the script staged gzipped at
 ``slurmshim/<cluster>/jobs/<id>/script.gz`` (descriptor ``script_url``); (4) the whole
 descriptor staged at ``.../job-<offset>.json.gz`` (a huge exported environment).  The client
 uploads everything in ``BatchPlan.uploads`` to ``aws.s3_bucket`` before submitting (runtime
 objects only when missing).  Without ``s3_bucket``, a job that does not fit is refused.
+
+The job role (or, without one, the instance role through IMDS, which needs a metadata hop
+limit of 2 for containers) must allow s3:GetObject on the bucket's ``slurmshim/`` prefix.
 
 Failure modes (each ends the job FAILED with the message in its CloudWatch log stream):
 no ``/bin/sh`` (Batch: CannotStartContainerError); an image ENTRYPOINT that does not exec its
@@ -157,13 +167,22 @@ from ...runtime.descriptor import encode_inline
 from ..descriptor import build_descriptor
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ...config import AwsSettings  # noqa: F401  (aws: AwsSettings | None everywhere below)
+    from ...config import AwsSettings
 
 # ------------------------------------------------------------------ Batch limits and constants
 
 SUBMIT_LIMIT = 30 * 1024          # SubmitJob payload quota (bytes of the JSON body)
 SUBMIT_MARGIN = 1024              # kept free for what the client adds (resolved job ids, ...)
 SUBMIT_BUDGET = SUBMIT_LIMIT - SUBMIT_MARGIN
+# Batch starts each container (each array child, each node) with an ECS RunTask whose overrides
+# carry the SubmitJob container overrides plus Batch's own AWS_BATCH_* variables, and ECS limits
+# those to 8192 characters: a bigger job is accepted by SubmitJob and then FAILS with
+# "Container Overrides length must be at most 8192" (Netflix/metaflow#1482,
+# ASFHyP3/hyp3#3041).  This, not the 30 KiB, is what bounds what can travel inline.
+ECS_OVERRIDES_LIMIT = 8192
+BATCH_OVERRIDES_RESERVE = 1536    # AWS_BATCH_JOB_ID/_JQ_NAME/_CE_NAME/_ATTEMPT/_ARRAY_INDEX/
+#                                   node variables, the container name, ECS's JSON structure
+OVERRIDES_BUDGET = ECS_OVERRIDES_LIMIT - BATCH_OVERRIDES_RESERVE
 REGISTER_LIMIT = 24 * 1024        # RegisterJobDefinition payload quota
 MAX_ARRAY_SIZE = 10_000           # arrayProperties.size is 2..10,000
 MAX_DEPENDS_ON = 20
@@ -214,7 +233,8 @@ def getjson(req, timeout=10):
 def creds():
     if E.get("AWS_ACCESS_KEY_ID") and E.get("AWS_SECRET_ACCESS_KEY"):
         return E["AWS_ACCESS_KEY_ID"], E["AWS_SECRET_ACCESS_KEY"], E.get("AWS_SESSION_TOKEN")
-    rel, full = E.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"), E.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+    rel = E.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+    full = E.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")
     if rel or full:
         req = U.Request(full or "http://169.254.170.2" + rel)
         if E.get("AWS_CONTAINER_AUTHORIZATION_TOKEN"):
@@ -222,7 +242,9 @@ def creds():
         d = getjson(req)
     else:
         md = "http://169.254.169.254/latest/"
-        tok = U.urlopen(U.Request(md + "api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "300"}), timeout=5).read().decode()
+        ttl = {"X-aws-ec2-metadata-token-ttl-seconds": "300"}
+        req = U.Request(md + "api/token", method="PUT", headers=ttl)
+        tok = U.urlopen(req, timeout=5).read().decode()
         h = {"X-aws-ec2-metadata-token": tok}
         base = md + "meta-data/iam/security-credentials/"
         role = U.urlopen(U.Request(base, headers=h), timeout=5).read().decode().split()[0]
@@ -230,11 +252,13 @@ def creds():
     return d["AccessKeyId"], d["SecretAccessKey"], d.get("Token")
 def s3get(url):
     bucket, _, key = url[5:].partition("/")
-    region = E.get("SLURMSHIM_S3_REGION") or E.get("AWS_REGION") or E.get("AWS_DEFAULT_REGION") or "us-east-1"
+    region = (E.get("SLURMSHIM_S3_REGION") or E.get("AWS_REGION")
+              or E.get("AWS_DEFAULT_REGION") or "us-east-1")
     endpoint = E.get("SLURMSHIM_S3_ENDPOINT")
     if endpoint:
         parts = P.urlsplit(endpoint)
-        host, path = parts.netloc, parts.path.rstrip("/") + "/" + bucket + "/" + P.quote(key, safe="/~")
+        host = parts.netloc
+        path = parts.path.rstrip("/") + "/" + bucket + "/" + P.quote(key, safe="/~")
         url = parts.scheme + "://" + host + path
     else:
         host = "%s.s3.%s.amazonaws.com" % (bucket, region)
@@ -248,20 +272,23 @@ def s3get(url):
     if token:
         hdr["x-amz-security-token"] = token
     names = sorted(hdr)
-    canon = "\n".join(["GET", path, "", "".join("%s:%s\n" % (n, hdr[n]) for n in names), ";".join(names), payload])
+    signed = "".join("%s:%s\n" % (n, hdr[n]) for n in names)
+    canon = "\n".join(["GET", path, "", signed, ";".join(names), payload])
     scope = "%s/%s/s3/aws4_request" % (day, region)
     text = "\n".join(["AWS4-HMAC-SHA256", amz, scope, hashlib.sha256(canon.encode()).hexdigest()])
     k = ("AWS4" + sk).encode()
     for part in (day, region, "s3", "aws4_request"):
         k = hmac.new(k, part.encode(), hashlib.sha256).digest()
     sig = hmac.new(k, text.encode(), hashlib.sha256).hexdigest()
-    hdr["Authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (ak, scope, ";".join(names), sig)
+    hdr["Authorization"] = ("AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s"
+                            % (ak, scope, ";".join(names), sig))
     del hdr["host"]
     with U.urlopen(U.Request(url, headers=hdr), timeout=60) as r:
         return r.read()
+TRIES = max(1, int(E.pop("SLURMSHIM_FETCH_TRIES", "") or 4))
 def fetch(url):
     err = None
-    for attempt in range(4):
+    for attempt in range(TRIES):
         try:
             if url.startswith("s3://"):
                 data = s3get(url)
@@ -274,7 +301,7 @@ def fetch(url):
             return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
         except Exception as exc:
             err = exc
-            if attempt < 3:
+            if attempt < TRIES - 1:
                 time.sleep(2 ** attempt)
     die("cannot fetch %s: %s" % (url, err))
 tmp = tempfile.mkdtemp(prefix="slurmshim-rt.")
@@ -313,7 +340,8 @@ try:
 except ImportError:
     found = None
 if found is None:
-    die("the slurmshim runtime is not available (no bundle given and not installed in the image)")
+    die("the slurmshim runtime is not available"
+        " (no bundle given and not installed in the image)")
 sys.argv = ["slurmshim.runtime.job"]
 runpy.run_module("slurmshim.runtime.job", run_name="__main__", alter_sys=True)
 '''.lstrip("\n")
@@ -338,7 +366,7 @@ class BatchPlan:
     stage_key: str | None = None
     warnings: list[str] = field(default_factory=list)
     # -- beyond the agreed fields --
-    uploads: dict[str, bytes] = field(default_factory=dict)   # every S3 object to upload: key -> body
+    uploads: dict[str, bytes] = field(default_factory=dict)  # S3 objects to upload: key -> body
     runtime_key: str | None = None        # the content-addressed runtime object (upload if absent)
     submit_refs: list[list[int]] = field(default_factory=list)  # earlier submits each one names
     chunk_sizes: list[int] = field(default_factory=list)  # tasks in each submit (1 for plain jobs)
@@ -352,8 +380,9 @@ class BatchPlan:
     efa: bool = False
     throttle_layout: str | None = None    # None | "chains" | "waves"
     descriptors: list[dict] = field(default_factory=list)  # the descriptor of each submit
-    delivery: str = "inline"              # inline | runtime-staged | script-staged | descriptor-staged
+    delivery: str = "inline"  # inline | runtime-staged | script-staged | descriptor-staged
     s3_bucket: str | None = None
+    hold_reason: str = ""                 # why hold_for_dependencies (for --test-only)
 
 
 # ------------------------------------------------------------------ small pure helpers
@@ -388,6 +417,22 @@ def job_definition_hash(request: dict) -> str:
 def request_size(request: dict) -> int:
     """Bytes of the JSON body botocore sends for `request` (json.dumps, default separators)."""
     return len(json.dumps(request).encode("utf-8"))
+
+
+def overrides_size(request: dict) -> int:
+    """Characters of the largest container override of a SubmitJob request (what ECS counts
+    against its 8192-character RunTask overrides limit, less Batch's own variables)."""
+    if "containerOverrides" in request:
+        items = [request["containerOverrides"]]
+    else:
+        items = [o.get("containerOverrides") or {} for o in
+                 (request.get("nodeOverrides") or {}).get("nodePropertyOverrides") or []]
+    return max((len(json.dumps(o)) for o in items), default=0)
+
+
+def fits(request: dict) -> bool:
+    """Within both the SubmitJob payload budget and the ECS overrides budget."""
+    return request_size(request) <= SUBMIT_BUDGET and overrides_size(request) <= OVERRIDES_BUDGET
 
 
 def submit_ref(index: int) -> str:
@@ -515,7 +560,8 @@ def _image(part: Partition, aws: Any) -> str | None:
     return part.image or (getattr(aws, "image", None) if aws is not None else None)
 
 
-def validate_for_batch(spec: JobSpec, partition: Partition, aws: Any = None) -> list[str]:
+def validate_for_batch(spec: JobSpec, partition: Partition,
+                       aws: AwsSettings | None = None) -> list[str]:
     """Refuse, with Slurm's wording, what AWS Batch can never run on this partition (raises
     SubmitError); return `sbatch: warning: ...` lines for what it only approximates."""
     res = spec.resources
@@ -560,6 +606,14 @@ def validate_for_batch(spec: JobSpec, partition: Partition, aws: Any = None) -> 
             warnings.append(f"{PROG}: warning: --gres={g.name}: AWS Batch partition "
                             f"{part.name} has no such resource; ignored")
     warnings.extend(_shape(spec, part).warnings)
+    mounts = _mounts(aws)
+    if mounts:
+        out = spec.output or ""
+        if not _on_mounts(spec.work_dir, mounts) or \
+                (out.startswith("/") and not _on_mounts(out, mounts)):
+            warnings.append(f"{PROG}: warning: the job's output is not on a filesystem shared "
+                            f"with AWS Batch containers ({', '.join(sorted(mounts))}): it "
+                            f"will only be in CloudWatch Logs (slurmshim output <job id>)")
     tw = _time_warning(spec)
     if tw:
         warnings.append(tw)
@@ -641,13 +695,18 @@ def _mounts(aws: Any) -> dict[str, str]:
 
 
 def _container_properties(image: str, mounts: dict[str, str], efa: bool,
-                          efa_devices: int) -> dict:
+                          efa_devices: int, job_role_arn: str | None = None) -> dict:
     props: dict[str, Any] = {
         "image": image,
         "command": list(BOOTSTRAP_COMMAND),
         "resourceRequirements": [{"type": "MEMORY", "value": str(DEFAULT_MEM_PER_VCPU)},
                                  {"type": "VCPU", "value": "1"}],
+        # an init process as PID 1 (docker --init): signals reach the runtime even before it
+        # installs its handlers, and orphaned processes of the job are reaped
+        "linuxParameters": {"initProcessEnabled": True},
     }
+    if job_role_arn:
+        props["jobRoleArn"] = job_role_arn
     if mounts:
         items = sorted(mounts.items())
         props["volumes"] = [{"name": f"slurmshim-{i}", "host": {"sourcePath": host}}
@@ -655,18 +714,20 @@ def _container_properties(image: str, mounts: dict[str, str], efa: bool,
         props["mountPoints"] = [{"sourceVolume": f"slurmshim-{i}", "containerPath": cpath,
                                  "readOnly": False} for i, (_h, cpath) in enumerate(items)]
     if efa:
-        props["linuxParameters"] = {"devices": [
-            {"hostPath": f"/dev/infiniband/uverbs{i}", "containerPath": f"/dev/infiniband/uverbs{i}",
-             "permissions": list(EFA_DEVICE_PERMISSIONS)} for i in range(max(1, efa_devices))]}
+        props["linuxParameters"]["devices"] = [
+            {"hostPath": f"/dev/infiniband/uverbs{i}",
+             "containerPath": f"/dev/infiniband/uverbs{i}",
+             "permissions": list(EFA_DEVICE_PERMISSIONS)} for i in range(max(1, efa_devices))]
         props["ulimits"] = [{"name": "memlock", "softLimit": -1, "hardLimit": -1}]
     return props
 
 
 def build_job_definition(*, image: str, multinode: bool, efa: bool, mounts: dict[str, str],
                          cluster_name: str, efa_devices: int = 1,
-                         instance_type: str | None = None) -> dict:
+                         instance_type: str | None = None,
+                         job_role_arn: str | None = None) -> dict:
     """The RegisterJobDefinition request (named by its content hash)."""
-    props = _container_properties(image, mounts, efa, efa_devices)
+    props = _container_properties(image, mounts, efa, efa_devices, job_role_arn)
     req: dict[str, Any] = {"jobDefinitionName": ""}
     if multinode:
         rng: dict[str, Any] = {"targetNodes": "0:", "container": props}
@@ -838,7 +899,8 @@ def _on_mounts(path: str | None, mounts: dict[str, str]) -> bool:
     return any(path == h.rstrip("/") or path.startswith(h.rstrip("/") + "/") for h in mounts)
 
 
-def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition, aws: Any, *,
+def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition,
+                    aws: AwsSettings | None, *,
                     cluster_name: str, native_deps: dict[int, list[str]] | None = None,
                     runtime_bundle: str | None = None, kill_wait: int | None = None,
                     ignore_dependency: bool = False) -> BatchPlan:
@@ -869,19 +931,12 @@ def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition, aws:
     job_id = record.array_job_id if record.array_job_id else record.job_id
     bucket = getattr(aws, "s3_bucket", None) if aws is not None else None
 
-    if mounts:
-        out = spec.output or ""
-        wd = spec.work_dir or record.work_dir
-        if not _on_mounts(wd, mounts) or (out.startswith("/") and not _on_mounts(out, mounts)):
-            warnings.append(f"{PROG}: warning: the job's output is not on a filesystem shared "
-                            f"with AWS Batch containers ({', '.join(sorted(mounts))}); read it "
-                            f"with `slurmshim output {job_id}`")
-
     efa = shape.efa
     jobdef = build_job_definition(
         image=image, multinode=multinode, efa=efa, mounts=mounts, cluster_name=cluster_name,
         efa_devices=int(part.extra.get("efa_devices", 1) or 1),
-        instance_type=part.extra.get("instance_type") if multinode else None)
+        instance_type=part.extra.get("instance_type") if multinode else None,
+        job_role_arn=part.extra.get("job_role_arn") or getattr(aws, "job_role_arn", None))
     def_name = jobdef["jobDefinitionName"]
     if request_size(jobdef) > REGISTER_LIMIT:  # pragma: no cover - a site with huge mounts
         raise SubmitError("Requested node configuration is not available",
@@ -896,10 +951,10 @@ def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition, aws:
         layout, throttle_layout = [_Submit(0, 1, [], True)], None
     throttled = throttle_layout is not None
 
-    hold = False
+    hold, why = False, ""
     user_deps: list[list[dict]] = [[] for _ in layout]
     if not ignore_dependency:
-        hold, user_deps, _why = _dependencies(spec, native_deps, layout, throttled)
+        hold, user_deps, why = _dependencies(spec, native_deps, layout, throttled)
     native_ids: list[str] = []
     if not hold:
         for entries in user_deps:
@@ -909,17 +964,16 @@ def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition, aws:
 
     # -- descriptors (one per submit; they differ only by array.offset)
     node_names = _node_names(part, shape.nodes)
+    base = build_descriptor(spec, record, part, cluster_name, node_names, None)
+    base.update(efa=efa, kill_wait=kw, enforce_time_limit=True, tee_output=True,
+                time_limit=limit)
+    if mounts:
+        _rewrite_paths(base, mounts)
     descs = []
-    for sub in layout:
-        desc = build_descriptor(spec, record, part, cluster_name, node_names, None,
-                                array_offset=sub.offset if spec.array is not None else 0)
-        desc["efa"] = efa
-        desc["kill_wait"] = kw
-        desc["enforce_time_limit"] = True
-        desc["tee_output"] = True
-        desc["time_limit"] = limit
-        if mounts:
-            _rewrite_paths(desc, mounts)
+    for sub in layout:  # build_descriptor(..., array_offset=sub.offset), built once
+        desc = dict(base)
+        if base.get("array") is not None:
+            desc["array"] = dict(base["array"], offset=sub.offset)
         descs.append(desc)
 
     base_tags = _tags(spec, record, part, cluster_name, job_id, limit)
@@ -1015,15 +1069,17 @@ def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition, aws:
         if delivery != "inline" and not bucket:
             break
         built = build(delivery)
-        if max(request_size(r) for r in built[0]) <= SUBMIT_BUDGET:
+        if all(fits(r) for r in built[0]):
             chosen = (delivery, built)
             break
     if chosen is None:
-        size = max(request_size(r) for r in build("inline")[0])
+        size = max(overrides_size(r) for r in build("inline")[0])
         raise SubmitError(
             "Job script too large for AWS Batch",
-            detail=f"the job needs {size} bytes in its AWS Batch SubmitJob request (limit "
-                   f"{SUBMIT_BUDGET}) and no [aws] s3_bucket is configured to stage it"
+            detail=f"the job needs {size} characters of AWS Batch container overrides (limit "
+                   f"{OVERRIDES_BUDGET}: ECS allows {ECS_OVERRIDES_LIMIT} including Batch's own "
+                   f"variables) and no [aws] s3_bucket is configured to stage its script, "
+                   f"descriptor or runtime"
             if not bucket else f"the job does not fit an AWS Batch SubmitJob request even "
                                f"with its script and descriptor staged in s3://{bucket}")
     delivery, (submits, uploads, runtime_key, stage_script, stage_key) = chosen
@@ -1037,7 +1093,7 @@ def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition, aws:
         chunk_sizes=[s.size for s in layout], job_queue=queue, multinode=multinode,
         num_nodes=shape.nodes, node_names=node_names, vcpus=shape.vcpus, memory=shape.memory,
         gpus=shape.gpus, efa=efa, throttle_layout=throttle_layout, descriptors=descs,
-        delivery=delivery, s3_bucket=bucket)
+        delivery=delivery, s3_bucket=bucket, hold_reason=why if hold else "")
 
 
 # ------------------------------------------------------------------ sbatch --test-only
@@ -1068,6 +1124,7 @@ def test_only_report(plan: BatchPlan) -> str:
             "jobDefinitionName": plan.job_definition_name,
             "registerOnlyIfMissing": True,
             "holdForDependencies": plan.hold_for_dependencies,
+            "holdReason": plan.hold_reason,
             "nativeDependencyIds": plan.native_dependency_ids,
             "chunkOffsets": plan.chunk_offsets,
             "chunkSizes": plan.chunk_sizes,
@@ -1086,6 +1143,7 @@ def test_only_report(plan: BatchPlan) -> str:
 
 __all__ = ["BatchPlan", "plan_submission", "job_definition_hash", "sanitize_job_name",
            "sanitize_tag_value", "validate_for_batch", "test_only_report", "resolve_submit",
-           "submit_ref", "request_size", "retry_strategy", "attempt_duration",
-           "throttle_submit_count", "build_job_definition", "runtime_key_for", "BOOTSTRAP_PY",
-           "BOOTSTRAP_COMMAND", "SUBMIT_LIMIT", "SUBMIT_BUDGET", "MAX_ARRAY_SIZE"]
+           "submit_ref", "request_size", "overrides_size", "fits", "retry_strategy",
+           "attempt_duration", "throttle_submit_count", "build_job_definition",
+           "runtime_key_for", "BOOTSTRAP_PY", "BOOTSTRAP_COMMAND", "SUBMIT_LIMIT",
+           "SUBMIT_BUDGET", "OVERRIDES_BUDGET", "MAX_ARRAY_SIZE"]
