@@ -405,6 +405,7 @@ def test_cli_completed_and_failed_jobs(tmp_path):
         "JobID|JobName|State|ExitCode\n"
         f"{ok}|hello|COMPLETED|0:0\n{ok}.batch|batch|COMPLETED|0:0\n"
         f"{bad}|exit3|FAILED|3:0\n{bad}.batch|batch|FAILED|3:0\n")
+    time.sleep(1.1)  # a job that ended within this very second still overlaps "now"
     res = _sacct(tmp_path, "-X", "-s", "F", "-n", "-P", "-o", "jobid")
     assert res.stdout == ""                                    # -s alone: the window is now
     res = _sacct(tmp_path, "-X", "-s", "F", "-S", "midnight", "-E", "now", "-n", "-P",

@@ -356,7 +356,7 @@ class _Builder:
         spec.submit_pid = self.ident["pid"]
         if not spec.work_dir:
             spec.work_dir = self.cwd
-        if spec.job_name is None:
+        if not spec.job_name:  # unset, or set empty (SBATCH_JOB_NAME=): the default
             if spec.wrap is not None:
                 spec.job_name = "wrap"
             elif script_path is not None and script_path != "-":
