@@ -464,8 +464,13 @@ class Controller:
                     if hold:
                         fields.update(hold="admin", priority=0, reason="JobHeldAdmin")
                     if was_running:
+                        # COMPLETING until its processes are gone: it keeps its nodes (as in
+                        # Slurm) and its start time, so the REQUEUED record the backend keeps
+                        # for sacct -D when the attempt ends has its real Start and NodeList.
                         fields["state"] = JobState.COMPLETING
                         fields["reason"] = "None"
+                        fields["start_time"] = fresh.start_time
+                        fields["node_list"] = fresh.node_list
                         self.ledger.update(fresh.job_id, comment=fresh.comment)
                         to_stop.setdefault(fresh.backend, []).append(fresh)
                     self.ledger.update(fresh.job_id, **fields)

@@ -198,10 +198,6 @@ class FakeDocker:
         self.containers_api = _Containers(self)
         self.images = _Images()
 
-    @property
-    def containers_(self) -> _Containers:  # pragma: no cover - alias
-        return self.containers_api
-
     def kill_all(self) -> None:
         for c in list(self.containers):
             try:
@@ -276,7 +272,7 @@ class MotoServer:
         data = json.dumps(body).encode() if body is not None else b""
         req = urllib.request.Request(self.endpoint + path, data=data, method="POST",
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=600) as resp:
             return resp.read()
 
     def _get(self, path: str) -> bytes:
@@ -313,7 +309,7 @@ class MotoServer:
             except ValueError:
                 parsed = body
             headers = row.get("headers") or {}
-            out.append({"method": row.get("method"), "url": row.get("url"),
+            out.append({"method": row.get("method"), "url": row.get("url"), "headers": headers,
                         "path": row.get("url", "").split("://", 1)[-1].split("/", 1)[-1],
                         "target": headers.get("X-Amz-Target") or headers.get("x-amz-target"),
                         "body": parsed})
@@ -389,7 +385,8 @@ def make_infra(endpoint: str | None = None, region: str = REGION, *,
     return inf
 
 
-def write_config(path: str, inf: Infra, *, endpoint: str | None = None, image: str = "python:3.12-slim",
+def write_config(path: str, inf: Infra, *, endpoint: str | None = None,
+                 image: str = "python:3.12-slim",
                  extra_partition: str = "", s3_bucket: str | None = None, retries: int = 3,
                  mounts: dict | None = None) -> str:
     """A slurmshim TOML config: batch partition `cloud` (Spot queue + on-demand MNP queue, the

@@ -33,6 +33,7 @@ def _aws_env(monkeypatch):
     for k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BATCH"):
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("SLURMSHIM_AWS_FASTPATH", "0")  # in-process: moto patches botocore only
 
 
 @pytest.fixture
@@ -362,3 +363,64 @@ def test_importing_the_backend_does_not_import_boto3():
                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------- the SubmitJob fast path
+
+def test_fast_path_only_when_everything_is_in_the_environment(tmp_path):
+    aws = AwsSettings(region="us-east-1")
+    env = {"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s",
+           "AWS_CONFIG_FILE": str(tmp_path / "none")}
+    fast = bc.FastBatch.from_environment(aws, env)
+    assert fast.endpoint == "https://batch.us-east-1.amazonaws.com" and fast.token is None
+    assert bc.FastBatch.from_environment(aws, dict(env, AWS_ENDPOINT_URL="http://127.0.0.1:1")) \
+        .endpoint == "http://127.0.0.1:1"
+    for extra in ({"AWS_PROFILE": "p"}, {"AWS_USE_FIPS_ENDPOINT": "true"},
+                  {"SLURMSHIM_AWS_FASTPATH": "0"}):
+        assert bc.FastBatch.from_environment(aws, dict(env, **extra)) is None
+    assert bc.FastBatch.from_environment(AwsSettings(region="cn-north-1"), env) is None
+    assert bc.FastBatch.from_environment(AwsSettings(region="us-gov-west-1"), env) is None
+    assert bc.FastBatch.from_environment(AwsSettings(), env) is None          # no region
+    assert bc.FastBatch.from_environment(AwsSettings(region="us-east-1", profile="p"), env) \
+        is None
+    assert bc.FastBatch.from_environment(aws, {"AWS_CONFIG_FILE": "/x"}) is None  # no keys
+    (tmp_path / "config").write_text("[default]\nendpoint_url = http://127.0.0.1:2\n")
+    assert bc.FastBatch.from_environment(aws, dict(env, AWS_CONFIG_FILE=str(
+        tmp_path / "config"))) is None
+
+
+@pytest.mark.parametrize("token", [None, "session-token"])
+def test_fast_path_signature_matches_botocore(token):
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    body = b'{"jobName":"x","jobQueue":"q","jobDefinition":"d"}'
+    req = AWSRequest(method="POST", url="https://batch.eu-west-1.amazonaws.com/v1/submitjob",
+                     data=body, headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials("AKIDEXAMPLE", "secret/KEY", token), "batch", "eu-west-1") \
+        .add_auth(req)
+    fast = bc.FastBatch("AKIDEXAMPLE", "secret/KEY", token, "eu-west-1",
+                        "https://batch.eu-west-1.amazonaws.com")
+    mine = fast.sign("POST", "/v1/submitjob", body, {"Content-Type": "application/json"},
+                     req.headers["X-Amz-Date"])
+    assert mine["Authorization"] == req.headers["Authorization"]
+
+
+def test_fast_path_errors_map_like_botocore_ones(monkeypatch):
+    """Its error handling (mock_aws patches botocore only: the fast path itself runs against
+    the ThreadedMotoServer in test_batch_e2e and the bench)."""
+    import time as time_mod
+    fast = bc.FastBatch("AKID", "s", None, "us-east-1", "http://127.0.0.1:9", max_attempts=2)
+    monkeypatch.setattr(time_mod, "sleep", lambda s: None)
+    counter = bc.CallCounter()
+    with pytest.raises(bc._FastConnectError):
+        fast.call("SubmitJob", "/v1/submitjob", {}, counter)
+    assert counter.calls["batch.SubmitJob"] == 1 and counter.attempts["batch.SubmitJob"] == 2
+    err = bc.map_error(bc._FastConnectError("http://127.0.0.1:9/v1/submitjob", OSError()),
+                       "SubmitJob", submitting=True)
+    assert err.render("sbatch") == ("sbatch: error: Batch job submission failed: Unable to "
+                                    "contact AWS Batch at http://127.0.0.1:9/v1/submitjob "
+                                    "(connect failure)\n")
+    err = bc.map_error(bc.ServiceError("ClientException", "Job queue x does not exist", 400,
+                                       "SubmitJob"), "SubmitJob", submitting=True)
+    assert err.reason == "Invalid partition name specified"

@@ -444,6 +444,16 @@ def test_optional_job_fields():
     assert env["SLURM_JOB_LICENSES"] == "matlab:1"
 
 
+@pytest.mark.parametrize("open_mode,expected", [(None, None), ("append", "a"),
+                                                ("truncate", "t")])
+def test_open_mode_is_handed_to_steps(open_mode, expected):
+    """--open-mode sets SLURM_OPEN_MODE=a|t in the job (slurmctld _set_job_env), which srun
+    inside the job reads: submitit's `--open-mode=append` job and its `srun --output` step
+    append to the same file."""
+    env = slurm_environment(oracle_desc(open_mode=open_mode), {}, "vm", 1, 0.0)
+    assert env.get("SLURM_OPEN_MODE") == expected
+
+
 @pytest.mark.parametrize("export,mode", [
     (None, "ALL"), ("ALL", "ALL"), ("all,FOO=1", "ALL"), ("NONE", "NONE"), ("none", "NONE"),
     ("NIL", "NIL"), ("EDITOR,ARG1=test", "LIST")])

@@ -318,6 +318,44 @@ def test_cancel_banner(tmp_path, reason, text):
     assert (batch["state"], batch["signal"]) == ("CANCELLED", 15)
 
 
+# A command inside the job asks for the job's own stop (submitit's `scontrol requeue
+# $SLURM_JOB_ID`): it writes control.json as the supervisor side does (requester = its pid),
+# then the supervisor signals the runtime.  `hold` is how long the command takes to exit.
+REQUESTER = """#!/bin/bash
+%s - <<'PY'
+import os, sys, time
+sys.path.insert(0, %r)
+from slurmshim.runtime.common import request_signal
+request_signal(%r, "REQUEUE")
+open("asked", "w").close()
+time.sleep(%s)
+open("requester-done", "w").close()
+PY
+sleep 60
+"""
+
+
+@pytest.mark.parametrize("hold,survives", [(1.0, True), (60, False)])
+def test_stop_asked_from_inside_the_job_waits_for_the_asking_command(tmp_path, hold, survives):
+    """Slurm replies to the client before slurmd kills the job: the asking command finishes
+    (and exits 0) before the job is signalled -- but a command that hangs does not hold the stop
+    back for more than REPLY_GRACE seconds."""
+    from slurmshim.runtime.job import REPLY_GRACE
+    script = REQUESTER % (sys.executable, str(REPO), str(tmp_path / "stage" / "53"), hold)
+    desc = make_desc(tmp_path, script)
+    proc = subprocess.Popen([sys.executable, "-m", "slurmshim.runtime.job"],
+                            env=runtime_env(tmp_path, desc), cwd=str(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert wait_for(lambda: (tmp_path / "asked").exists()), "the requester did not run"
+    t0 = time.time()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    assert (tmp_path / "requester-done").exists() == survives
+    assert time.time() - t0 < REPLY_GRACE + 10
+    assert status(tmp_path)["state"] == "REQUEUED"
+    assert "DUE TO JOB REQUEUE" in (tmp_path / "slurm-53.out").read_text()
+
+
 def test_banner_goes_to_the_error_file(tmp_path):
     proc = _start(tmp_path, SLEEPER, output="o.txt", error="e.txt")
     proc.send_signal(signal.SIGTERM)

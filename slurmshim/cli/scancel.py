@@ -303,8 +303,6 @@ def run(argv: list[str]) -> int:
     seen: set[int] = set()
     unique = [r for r in selected if not (r.job_id in seen or seen.add(r.job_id))]
     if unique:
-        from .common import hold_termination
-        hold_termination(signum)
         ctl.cancel_records(unique, signum=signum, explicit_signal=explicit,
                            batch_only=req.batch, full=req.full, tasks=tasks)
     return exit_code

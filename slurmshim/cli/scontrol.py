@@ -692,8 +692,6 @@ class Scontrol:
             if ids is None:
                 self.error(f"{INVALID_JOB_ID} for job {job_str}")
                 continue
-            from .common import hold_termination
-            hold_termination()
             for jid in ids:
                 for _text, err in self.ctl.requeue([jid], hold) or []:
                     self.error(f"{err} for job {_slurm_id_text(jid)}")

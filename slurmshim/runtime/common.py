@@ -94,8 +94,11 @@ def request_signal(job_dir: str, reason: Optional[str] = None, target: str = "al
     """Supervisor side: say why the next signal comes, before sending it to the runtime.
     reason: "CANCELLED" (banner "DUE to SIGNAL <sig>"), "TIMEOUT", "REQUEUE", "PREEMPTED",
     "NODE_FAIL"; target for non-terminating signals: "batch" (the batch shell only, scancel -b),
-    "steps" (srun steps only, scancel -s without -b) or "all" (scancel -f)."""
-    data = {"reason": reason, "target": target, "time": time.time()}
+    "steps" (srun steps only, scancel -s without -b) or "all" (scancel -f).  `requester` is
+    the asking process (scancel, scontrol): if it runs inside the job, the runtime signals the
+    job only once it has exited, as Slurm replies to the client before it kills."""
+    data = {"reason": reason, "target": target, "time": time.time(),
+            "requester": os.getpid()}
     data.update(extra)
     os.makedirs(job_dir, exist_ok=True)
     write_json(os.path.join(job_dir, "control.json"), data)

@@ -201,6 +201,10 @@ def slurm_environment(desc: Mapping[str, Any], placement: Mapping[str, Any], hos
         if desc.get(key):
             e[var] = str(desc[key])
 
+    if desc.get("open_mode"):
+        # slurmctld's _set_job_env (and sbatch's _opt_verify): srun steps inherit --open-mode
+        e["SLURM_OPEN_MODE"] = "a" if str(desc["open_mode"]).startswith("a") else "t"
+
     e["SLURM_SUBMIT_DIR"] = str(desc.get("submit_dir") or "")
     e["SLURM_SUBMIT_HOST"] = str(desc.get("submit_host") or "")
     e["SLURM_JOB_UID"] = str(desc.get("uid") or 0)

@@ -40,7 +40,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .agent import AgentServer, run_node_agent
 from .common import (StepDir, cancel_banner, error_line, exit_info, kill_session,
@@ -52,6 +52,7 @@ from .fname import default_output, expand_pattern
 
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT,
              signal.SIGHUP)
+REPLY_GRACE = 5.0  # seconds a stop or signal waits for the in-job command that asked for it
 STOP_REASONS = {"CANCELLED": "CANCELLED", "TIMEOUT": "TIMEOUT", "REQUEUE": "REQUEUED",
                 "PREEMPTED": "PREEMPTED", "NODE_FAIL": "NODE_FAIL"}
 
@@ -156,6 +157,9 @@ class BatchJob:
         self.stop_reason: Optional[str] = None   # CANCELLED / TIMEOUT / REQUEUE / ...
         self.stop_signal = signal.SIGTERM
         self.kill_at: Optional[float] = None
+        # (pid, deadline, actions): signals held back until a command of this job that asked
+        # for them has exited (see _after_requester)
+        self.held: Optional[Tuple[int, float, List[Callable[[], None]]]] = None
         self.err_fd: Optional[int] = None
         self.own_err = 2 if desc.get("tee_output") else None
         self.status: Dict[str, Any] = {}
@@ -187,17 +191,48 @@ class BatchJob:
     def _on_signal(self, signum: int, frame: Any) -> None:
         self.pending.append(signum)
 
-    def _stop(self, reason: str, signum: int = signal.SIGTERM) -> None:
+    def _stop(self, reason: str, signum: int = signal.SIGTERM,
+              requester: Optional[int] = None) -> None:
         """Cancel / time limit / requeue: banner once, SIGCONT + SIGTERM now, SIGKILL later."""
         if self.stop_reason is None:
             self.stop_reason = reason
             self.stop_signal = signum
             self._banner(reason, signum)
+        self._after_requester(requester, self._terminate)
+
+    def _terminate(self) -> None:
         if self.child is not None:
             kill_session(self.child, signal.SIGCONT)
             kill_session(self.child, signal.SIGTERM)
         if self.kill_at is None:
             self.kill_at = time.time() + float(self.desc.get("kill_wait") or 30)
+
+    def _after_requester(self, requester: Optional[int], action: Callable[[], None]) -> None:
+        """Run `action` (signal the job's processes) now -- or, when the request came from a
+        command running inside this very job (`scontrol requeue $SLURM_JOB_ID` in submitit's
+        preemption handler, `scancel $SLURM_JOB_ID` in a script), once that command has
+        exited.  slurmctld answers the client before slurmd signals the job, so such a command
+        gets its reply and exits with it; here the command itself makes the request and would
+        otherwise be killed on its way out (exit status -15 instead of 0).  Bounded by
+        REPLY_GRACE seconds.  Requests from outside the job are never held back."""
+        inside = bool(requester) and self.child is not None and requester != os.getpid() \
+            and requester in session_pids(self.child)
+        if not inside:
+            action()
+        elif self.held is not None:
+            self.held[2].append(action)
+        else:
+            self.held = (int(requester), time.time() + REPLY_GRACE, [action])
+
+    def _release_held(self, now: float) -> None:
+        if self.held is None:
+            return
+        pid, deadline, actions = self.held
+        if now < deadline and self.child is not None and pid in session_pids(self.child):
+            return
+        self.held = None
+        for action in actions:
+            action()
 
     def _deliver(self, signum: int, target: str) -> None:
         if self.child is None:
@@ -224,17 +259,21 @@ class BatchJob:
             signum = self.pending.pop(0)
             control = take_control(self.job_dir)
             reason = control.get("reason")
+            requester = control.get("requester")
             if reason in STOP_REASONS or (signum == signal.SIGTERM and not control):
                 if not reason:
                     end = job_times(self.desc_eff, self.start_time)["end"]
                     limit = int(self.desc.get("time_limit") if self.desc.get("time_limit")
                                 is not None else -1)
                     reason = "TIMEOUT" if limit >= 0 and time.time() >= end - 1 else "CANCELLED"
-                self._stop(reason, signum if signum != signal.SIGCONT else signal.SIGTERM)
+                self._stop(reason, signum if signum != signal.SIGCONT else signal.SIGTERM,
+                           requester)
             else:
-                self._deliver(signum, control.get("target") or "all")
+                target = control.get("target") or "all"
+                self._after_requester(requester, lambda s=signum, t=target: self._deliver(s, t))
 
     def _timers(self, now: float) -> None:
+        self._release_held(now)
         limit = int(self.desc.get("time_limit") if self.desc.get("time_limit") is not None
                     else -1)
         end = job_times(self.desc_eff, self.start_time)["end"]

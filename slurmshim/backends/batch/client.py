@@ -114,16 +114,52 @@ def error_message(exc: BaseException) -> str:
     return " ".join(str(msg).split())
 
 
+class ServiceError(Exception):
+    """An AWS error response received without botocore (the SubmitJob fast path): shaped like
+    botocore's ClientError (`response["Error"]`) so the same mapping applies."""
+
+    def __init__(self, code: str, message: str, status: int, operation: str) -> None:
+        super().__init__(f"An error occurred ({code}) when calling the {operation} operation: "
+                         f"{message}")
+        self.response = {"Error": {"Code": code, "Message": message},
+                         "ResponseMetadata": {"HTTPStatusCode": status}}
+        self.operation_name = operation
+
+
+def _map_response_error(exc: BaseException, operation: str, fail) -> SlurmError:
+    code, msg = error_code(exc), error_message(exc)
+    if code in _CRED_CODES:
+        return BackendError(f"AWS credentials were rejected ({code}): {msg}")
+    if code in _DENIED_CODES:
+        return fail(f"Access denied by AWS for {operation}: {msg}")
+    if code in _THROTTLE_CODES:
+        return fail("AWS Batch is throttling requests (TooManyRequestsException); "
+                    "try again shortly")
+    if operation in ("SubmitJob", "DescribeJobQueues", "ListJobs") and _QUEUE_MISSING.search(msg):
+        return fail("Invalid partition name specified")
+    if operation == "SubmitJob" and _QUEUE_DISABLED.search(msg):
+        return fail("Partition in inactive state")
+    if _JOBDEF_MISSING.search(msg):
+        return fail("Invalid job definition (it was deregistered?): " + msg)
+    if code == "ServerException" or str((getattr(exc, "response", {}) or {}).get(
+            "ResponseMetadata", {}).get("HTTPStatusCode", "")).startswith("5"):
+        return fail(f"AWS Batch internal error during {operation}: {msg}")
+    return fail(f"AWS Batch rejected {operation}: {msg}")
+
+
 def map_error(exc: BaseException, operation: str, *, submitting: bool = False) -> SlurmError:
     """An AWS failure as the Slurm-style error the commands print.  `submitting`: the error
     ends an sbatch (printed `Batch job submission failed: ...`)."""
-    import botocore.exceptions as bex
-
     def fail(reason: str) -> SlurmError:
         return SubmitError(reason) if submitting else BackendError(reason)
 
     if isinstance(exc, SlurmError):
         return exc
+    if isinstance(exc, ServiceError):
+        return _map_response_error(exc, operation, fail)
+    if isinstance(exc, _FastConnectError):
+        return fail(f"Unable to contact AWS Batch at {exc.endpoint} (connect failure)")
+    import botocore.exceptions as bex
     if isinstance(exc, (bex.NoCredentialsError, bex.PartialCredentialsError)):
         return BackendError(CREDENTIALS_HELP)
     if isinstance(exc, bex.NoRegionError):
@@ -142,35 +178,176 @@ def map_error(exc: BaseException, operation: str, *, submitting: bool = False) -
     if isinstance(exc, bex.ParamValidationError):
         return fail(f"Invalid AWS Batch request: {' '.join(str(exc).split())}")
     if isinstance(exc, bex.ClientError):
-        code, msg = error_code(exc), error_message(exc)
-        if code in _CRED_CODES:
-            return BackendError(f"AWS credentials were rejected ({code}): {msg}")
-        if code in _DENIED_CODES:
-            return fail(f"Access denied by AWS for {operation}: {msg}")
-        if code in _THROTTLE_CODES:
-            return fail("AWS Batch is throttling requests (TooManyRequestsException); "
-                        "try again shortly")
-        if operation in ("SubmitJob", "DescribeJobQueues", "ListJobs") and _QUEUE_MISSING.search(msg):
-            return fail("Invalid partition name specified")
-        if operation == "SubmitJob" and _QUEUE_DISABLED.search(msg):
-            return fail("Partition in inactive state")
-        if _JOBDEF_MISSING.search(msg):
-            return fail("Invalid job definition (it was deregistered?): " + msg)
-        if code == "ServerException" or str((getattr(exc, "response", {}) or {}).get(
-                "ResponseMetadata", {}).get("HTTPStatusCode", "")).startswith("5"):
-            return fail(f"AWS Batch internal error during {operation}: {msg}")
-        return fail(f"AWS Batch rejected {operation}: {msg}")
+        return _map_response_error(exc, operation, fail)
     if isinstance(exc, bex.BotoCoreError):
         return fail(f"AWS error during {operation}: {exc}")
     return fail(f"{type(exc).__name__} during {operation}: {exc}")
 
 
 def is_client_error(exc: BaseException, *codes: str) -> bool:
+    if isinstance(exc, ServiceError):
+        return not codes or error_code(exc) in codes
     try:
         import botocore.exceptions as bex
     except ImportError:  # pragma: no cover
         return False
     return isinstance(exc, bex.ClientError) and (not codes or error_code(exc) in codes)
+
+
+# ---------------------------------------------------------------- the SubmitJob fast path
+
+class _FastConnectError(Exception):
+    def __init__(self, endpoint: str, cause: BaseException) -> None:
+        super().__init__(f"{endpoint}: {cause}")
+        self.endpoint = endpoint
+
+
+_AWS_PARTITION_REGION = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d+$")
+_RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+
+
+class FastBatch:
+    """SubmitJob without botocore, for the one call a steady-state sbatch makes.
+
+    Importing botocore and building a client costs ~0.3 s (module imports, the Batch model and
+    the endpoint rules decoded from JSON) -- more than everything else sbatch does.  When the
+    whole configuration is in the environment and slurmshim.toml (static credentials in
+    AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN], no profile, a region, an
+    endpoint that is explicit or the standard `https://batch.<region>.amazonaws.com`), this
+    signs the request itself (SigV4, stdlib hmac/hashlib) and posts it with urllib, retrying
+    throttling (429) and 5xx like botocore's standard mode.  Anything else -- profiles, SSO,
+    instance or task roles, FIPS/dual-stack, other partitions, endpoints from ~/.aws/config --
+    goes through botocore.  SLURMSHIM_AWS_FASTPATH=0 turns it off."""
+
+    service = "batch"
+
+    def __init__(self, key: str, secret: str, token: str | None, region: str, endpoint: str,
+                 max_attempts: int = MAX_ATTEMPTS, ca_bundle: str | None = None) -> None:
+        self.key, self.secret, self.token = key, secret, token
+        self.region, self.endpoint = region, endpoint.rstrip("/")
+        self.max_attempts = max_attempts
+        self.ca_bundle = ca_bundle
+
+    @classmethod
+    def from_environment(cls, aws: "AwsSettings | None", environ: dict | None = None,
+                         max_attempts: int = MAX_ATTEMPTS) -> "FastBatch | None":
+        env = os.environ if environ is None else environ
+        if env.get("SLURMSHIM_AWS_FASTPATH", "1").lower() in ("0", "false", "no", "off"):
+            return None
+        key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
+        if not key or not secret:
+            return None
+        if env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE") or (aws and aws.profile):
+            return None   # an explicit profile makes botocore ignore environment credentials
+        for flag in ("AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT",
+                     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
+            if env.get(flag, "").lower() == "true":
+                return None
+        s = resolve_settings(aws, env)
+        region = s["region"]
+        if not region:
+            return None
+        endpoint = env.get("AWS_ENDPOINT_URL_BATCH") or env.get("AWS_ENDPOINT_URL") or \
+            s["endpoints"].get("batch")
+        if not endpoint:
+            if not _AWS_PARTITION_REGION.match(region) or region.startswith("us-gov"):
+                return None
+            if _config_file_has_endpoints(env):
+                return None
+            endpoint = f"https://batch.{region}.amazonaws.com"
+        token = env.get("AWS_SESSION_TOKEN") or env.get("AWS_SECURITY_TOKEN") or None
+        return cls(key, secret, token, region, endpoint, max_attempts,
+                   env.get("AWS_CA_BUNDLE") or None)
+
+    # -- SigV4 ------------------------------------------------------------------------------
+    def sign(self, method: str, path: str, body: bytes, headers: dict[str, str],
+             amz_date: str) -> dict[str, str]:
+        """Headers with X-Amz-Date, the token and Authorization added (AWS Signature V4)."""
+        import hashlib
+        import hmac
+        from urllib.parse import quote, urlsplit
+        host = urlsplit(self.endpoint).netloc
+        out = dict(headers)
+        out["X-Amz-Date"] = amz_date
+        if self.token:
+            out["X-Amz-Security-Token"] = self.token
+        signed = {k.lower(): " ".join(str(v).split()) for k, v in out.items()}
+        signed["host"] = host
+        names = sorted(signed)
+        canonical = "\n".join([
+            method, quote(path, safe="/~"), "",
+            "".join(f"{n}:{signed[n]}\n" for n in names), ";".join(names),
+            hashlib.sha256(body).hexdigest()])
+        day = amz_date[:8]
+        scope = f"{day}/{self.region}/{self.service}/aws4_request"
+        to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                             hashlib.sha256(canonical.encode()).hexdigest()])
+        k = ("AWS4" + self.secret).encode()
+        for part in (day, self.region, self.service, "aws4_request"):
+            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+        out["Authorization"] = (f"AWS4-HMAC-SHA256 Credential={self.key}/{scope}, "
+                                f"SignedHeaders={';'.join(names)}, Signature={sig}")
+        return out
+
+    def call(self, operation: str, path: str, params: dict, counter: CallCounter) -> dict:
+        import json
+        import random
+        import urllib.error
+        import urllib.request
+        body = json.dumps(params, separators=(",", ":")).encode("utf-8")
+        url = self.endpoint + path
+        ctx = None
+        if url.startswith("https://") and self.ca_bundle:
+            import ssl
+            ctx = ssl.create_default_context(cafile=self.ca_bundle)
+        counter._count(counter.calls, f"batch.{operation}")
+        attempt = 0
+        while True:
+            attempt += 1
+            counter._count(counter.attempts, f"batch.{operation}")
+            amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+            headers = self.sign("POST", path, body, {"Content-Type": "application/json"},
+                                amz_date)
+            headers["User-Agent"] = "slurmshim/fastpath"  # not signed, as botocore does
+            req = urllib.request.Request(url, data=body, method="POST", headers=headers)
+            retry_error: BaseException | None = None
+            try:
+                with urllib.request.urlopen(req, timeout=60, context=ctx) as resp:
+                    return json.loads(resp.read().decode("utf-8") or "{}")
+            except urllib.error.HTTPError as exc:
+                raw = exc.read().decode("utf-8", "replace")
+                try:
+                    data = json.loads(raw) if raw else {}
+                except ValueError:
+                    data = {}
+                code = (exc.headers.get("x-amzn-ErrorType") or data.get("__type") or
+                        data.get("code") or "").split(":")[0].split("#")[-1]
+                code = code or ("TooManyRequestsException" if exc.code == 429 else
+                                "ServerException" if exc.code >= 500 else "ClientException")
+                err = ServiceError(code, data.get("message") or data.get("Message") or raw
+                                   or exc.reason, exc.code, operation)
+                if exc.code not in _RETRYABLE_STATUS and code not in _THROTTLE_CODES:
+                    raise err from None
+                retry_error = err
+            except (urllib.error.URLError, OSError) as exc:
+                retry_error = _FastConnectError(url, exc)
+            if attempt >= self.max_attempts:
+                raise retry_error
+            # botocore's standard mode: full jitter, base 2 s cap 20 s (scaled down: the
+            # first retries come quickly, as botocore's do)
+            time.sleep(min(20.0, random.random() * (2 ** (attempt - 1)) * 0.5))
+
+
+def _config_file_has_endpoints(env) -> bool:
+    """~/.aws/config may set endpoint_url (or a services section) that botocore would use."""
+    path = env.get("AWS_CONFIG_FILE") or os.path.join(os.path.expanduser("~"), ".aws", "config")
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return False
+    return "endpoint_url" in text or "services" in text
 
 
 # ---------------------------------------------------------------- settings
@@ -215,10 +392,16 @@ class BatchClient:
 
     # -- clients ---------------------------------------------------------------------------
     def _make_session(self):
-        import boto3
+        # botocore's session directly: boto3 adds ~0.1 s of imports to every sbatch and
+        # nothing we use (clients, paginators, waiters are all botocore's)
+        import botocore.session
         s = resolve_settings(self.aws, self._environ)
         try:
-            return boto3.session.Session(profile_name=s["profile"], region_name=s["region"])
+            session = botocore.session.Session(profile=s["profile"])
+            session.user_agent_extra = "slurmshim"
+            if s["profile"]:
+                session.get_scoped_config()  # an unknown profile fails here, clearly
+            return session
         except Exception as exc:  # ProfileNotFound and friends
             raise map_error(exc, "configuration") from None
 
@@ -238,8 +421,9 @@ class BatchClient:
                          connect_timeout=10, read_timeout=60, user_agent_extra="slurmshim",
                          max_pool_connections=16)
             try:
-                c = self._session.client(service, endpoint_url=s["endpoints"].get(service),
-                                         config=cfg)
+                c = self._session.create_client(service, region_name=s["region"],
+                                                endpoint_url=s["endpoints"].get(service),
+                                                config=cfg)
             except Exception as exc:  # NoRegionError, bad endpoint, ...
                 raise map_error(exc, "configuration") from None
             self._instrument(c)
@@ -313,8 +497,28 @@ class BatchClient:
             raise map_error(exc, operation) from exc
 
     # -- jobs ------------------------------------------------------------------------------
+    def fast(self) -> FastBatch | None:
+        """The botocore-free SubmitJob path, when the configuration allows it (see FastBatch).
+        Only while botocore is not loaded yet: it exists to avoid that import, and a process
+        that has botocore (a test under moto's mock_aws, a long-lived tool) keeps every call
+        on the one code path botocore hooks see."""
+        import sys
+        if "botocore" in sys.modules or "batch" in self._clients:
+            return None
+        if not hasattr(self, "_fast"):
+            self._fast = FastBatch.from_environment(self.aws, self._environ, self.max_attempts)
+        return self._fast
+
     def submit_job(self, request: dict) -> dict:
         """SubmitJob; returns {"jobId", "jobArn", "jobName"}."""
+        fast = self.fast()
+        if fast is not None:
+            try:
+                return fast.call("SubmitJob", "/v1/submitjob", request, self.counter)
+            except Exception as exc:
+                if isinstance(exc, SlurmError):
+                    raise
+                raise map_error(exc, "SubmitJob", submitting=True) from exc
         return self.call("batch", "SubmitJob", submitting=True, **request)
 
     def describe_jobs(self, job_ids: Sequence[str]) -> list[dict]:
@@ -405,9 +609,17 @@ class BatchClient:
             return last.get("d")
 
     # -- job definitions -------------------------------------------------------------------
+    def cache_scope(self, service: str = "batch") -> str:
+        """Where cached facts (registered definitions, uploaded objects) are valid: region and
+        endpoint as configured, without building a client."""
+        s = resolve_settings(self.aws, self._environ)
+        env = os.environ if self._environ is None else self._environ
+        endpoint = s["endpoints"].get(service) or env.get(
+            f"AWS_ENDPOINT_URL_{service.upper()}") or env.get("AWS_ENDPOINT_URL") or "aws"
+        return f"{s['region'] or '-'}:{s['profile'] or env.get('AWS_PROFILE') or '-'}:{endpoint}"
+
     def _jobdef_key(self, name: str) -> str:
-        b = self.batch
-        return f"batch:jobdef:{b.meta.region_name}:{b.meta.endpoint_url}:{name}"
+        return f"batch:jobdef:{self.cache_scope('batch')}:{name}"
 
     def cached_job_definition(self, name: str) -> str | None:
         if self.ledger is None:
@@ -447,12 +659,11 @@ class BatchClient:
         """The ARN of a job definition with exactly this content: from the ledger cache (no
         call), else the newest ACTIVE revision of its (content-hashed) name, else registered.
         Concurrent registrations of the same content are harmless (identical revisions)."""
-        from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
-
         name = request["jobDefinitionName"]
         arn = self.cached_job_definition(name)
         if arn:
             return arn
+        from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
         arn = self.find_job_definition(name)
         if arn:
             self._remember(name, arn)

@@ -203,17 +203,15 @@ def fetch_output(ctl: "Controller", rec: "JobRecord", *, force: bool = False,
     ids = be.batch_ids(rec)
     if not ids:
         raise SlurmError(f"job {rec.display_id} has no AWS Batch job (it never started)")
+    path = dest or output_paths(rec)[0]
+    if path == "/dev/null" or (os.path.exists(path) and not force):
+        return []
     client = be.client(ctl)
     details = client.describe_jobs(ids[:1])
     if not details:
         raise SlurmError(f"AWS Batch no longer knows job {rec.display_id} ({ids[0]}): its "
                          "log may still be in CloudWatch Logs")
     text = read_all(client, details[0], ctl.config.aws)
-    path = dest or output_paths(rec)[0]
-    if path == "/dev/null":
-        return []
-    if os.path.exists(path) and not force:
-        return []
     parent = os.path.dirname(path)
     if parent:
         os.makedirs(parent, exist_ok=True)
