@@ -25,6 +25,15 @@ class SubmitResult:
     messages: list[str] = field(default_factory=list)
 
 
+@dataclass
+class TestOnly:
+    """What `sbatch --test-only` reports: Slurm's line, and for Batch partitions the requests."""
+
+    line: str
+    requests: str | None = None
+    messages: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class JobTarget:
     """A job id as users write it: `N`, `N_T`, `N_[1-3]`, `N_*`, `N.step`."""
@@ -258,17 +267,27 @@ class Controller:
             return "/dev/null"
         return pat if os.path.isabs(pat) else os.path.join(spec.work_dir, pat)
 
-    def test_only(self, spec: JobSpec) -> str:
+    def test_only(self, spec: JobSpec) -> TestOnly:
         """`sbatch --test-only`: validate, consume an id like Slurm does, and say where and when
-        the job would start (Slurm's wording, including its `a using` typo)."""
-        part, _ = self.prepare(spec)
+        the job would start (Slurm's wording, including its `a using` typo).  On a Batch
+        partition, also the exact requests that would be sent (migration teams review them)."""
+        part, messages = self.prepare(spec)
         req = self.request_of(spec, part)
         job_id = self.ledger.consume_id()
         from .slurm.timespec import format_timestamp
         start = format_timestamp(max(time.time(), spec.begin_time or 0))
         nodes = _hostlist(part.node_names[:req.nodes])
-        return (f"Job {job_id} to start at {start} a using {spec.resources.num_cpus} processors "
+        line = (f"Job {job_id} to start at {start} a using {spec.resources.num_cpus} processors "
                 f"on nodes {nodes} in partition {part.name}")
+        requests = None
+        backend = self.backend(part.backend)
+        if hasattr(backend, "test_only_report"):
+            rec = self.record_for(spec, part, time.time())
+            rec.job_id = job_id
+            if rec.array_job_id is not None:
+                rec.array_job_id = job_id
+            requests = backend.test_only_report(self, rec, spec, part)
+        return TestOnly(line, requests, messages)
 
     # -- views -----------------------------------------------------------------------------
     def refresh(self) -> None:

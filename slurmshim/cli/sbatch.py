@@ -123,14 +123,17 @@ def run(argv: list[str], env=None, stdin=None) -> int:
     ctl = Controller.open(cfg) if cfg is not None else Controller.open()
     if spec.test_only:
         try:
-            line = ctl.test_only(spec)
+            result = ctl.test_only(spec)
         except SubmitError as exc:
             # slurm_job_will_run() failed: sbatch prints slurm_perror("allocation failure")
             raise SlurmError(f"allocation failure: {exc.reason}", 1, raw=True) from None
-        out = [f"{PROG}: {line}"]
+        out = [m if m.startswith(f"{PROG}:") else f"{PROG}: {m}" for m in result.messages]
+        out.append(f"{PROG}: {result.line}")
         for use in spec.options:
             value = "" if use.value is None else f"={use.value}"
             out.append(f"{PROG}: plan: --{use.option}{value} ({use.support}): {use.effect}")
+        if result.requests:
+            out.append(result.requests.rstrip("\n"))
         sys.stderr.write("\n".join(out) + "\n")
         return 0
     try:
