@@ -42,7 +42,7 @@ def fill_ledger(state: Path, n: int, finished: bool, active: int = 0) -> None:
                         priority=0, submit_time=now - 3600, start_time=now - 3500 if done else None,
                         end_time=now - 3400 if done else None, node_list="node01" if done else "",
                         spec_id=spec_id, time_limit=60)
-        led._insert(rec)
+        led.insert(rec)
     led.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('next_job_id', ?)",
                    (str(n + active + 1),))
     led.db.execute("COMMIT")

@@ -216,11 +216,13 @@ class Ledger:
             cur = self.db.execute("INSERT INTO specs(spec, script) VALUES(?, ?)",
                                   (spec_json, spec.script.encode("utf-8", "surrogateescape")))
             rec.spec_id = cur.lastrowid
-            self._insert(rec)
+            self.insert(rec)
         rec.spec = spec
         return rec
 
-    def _insert(self, rec: JobRecord) -> None:
+    def insert(self, rec: JobRecord) -> None:
+        """Store a new record as it is (an array task split off in bulk by a backend).  Call
+        inside a transaction."""
         cols = ",".join(_JOB_COLUMNS) + ",active"
         marks = ",".join("?" * (len(_JOB_COLUMNS) + 1))
         self.db.execute(f"INSERT INTO jobs({cols}) VALUES({marks})",
@@ -261,7 +263,7 @@ class Ledger:
         task.job_id = raw_id
         task.array_task_id = index
         task.array_pending = ()
-        self._insert(task)
+        self.insert(task)
         return task
 
     def remove_pending_indices(self, meta: JobRecord, indices: Iterable[int]) -> None:

@@ -655,7 +655,7 @@ class BatchBackend:
             for k, v in fields.items():
                 setattr(rec, k, v)
             rec.state = _state(rec.state)
-            ctl.ledger._insert(rec)  # bulk split: see _apply_array
+            ctl.ledger.insert(rec)  # bulk split: see _apply_array
             return
         changed = {k: v for k, v in fields.items() if getattr(rec, k) != v}
         if changed:
