@@ -720,13 +720,14 @@ TOML_PARTITION = {
     "backend": ("string", "`\"local\"` (default) or `\"batch\"`."),
     "default": ("boolean", "The partition of jobs that name none."),
     "state": ("string", "The partition state `sinfo` and `scontrol show partition` report: "
-                        "`UP` (default), `DOWN`, `DRAIN` or `INACTIVE`.  slurmshim reports it "
-                        "but does not stop jobs from starting in a partition that is not "
-                        "`UP`."),
+                        "`UP` (default), `DOWN`, `DRAIN` or `INACTIVE`.  On the local backend "
+                        "jobs in a partition that is not `UP` stay pending (`PartitionDown`, "
+                        "`PartitionInactive`)."),
     "max_time": ("time", "The partition's `MaxTime`, shown by `sinfo` and `scontrol`, and the "
                          "time limit of jobs without `--time` when `default_time` is not set.  "
-                         "`slurmshim check` flags scripts that ask for more (Slurm would keep "
-                         "them pending with `PartitionTimeLimit`).  Default `UNLIMITED`."),
+                         "On the local backend a job asking for more stays pending with "
+                         "`PartitionTimeLimit`, as in Slurm, and `slurmshim check` flags such "
+                         "scripts.  Default `UNLIMITED`."),
     "default_time": ("time", "The time limit of jobs without `--time` (`DefaultTime`).  "
                              "Default: `max_time`."),
     "nodes": ("integer", "How many nodes: virtual nodes of the local backend (`--nodes=`*N* "
