@@ -256,3 +256,15 @@ def test_purge_policy_forgets_old_finished_jobs(tmp_path):
     second = c.submit("--hold", "ok.sh")
     assert c.run("sacct", "-j", str(first), "-n").stdout == ""
     assert c.run("squeue", "-h", "-o", "%i").stdout.split() == [str(second)]
+
+
+def test_partition_limits_keep_jobs_pending(tmp_path):
+    c = Cluster(tmp_path, config=(
+        '[partitions.short]\nbackend = "local"\ndefault = true\nmax_time = "10"\n'
+        '[partitions.off]\nbackend = "local"\nstate = "DOWN"\n'))
+    c.script("ok.sh", "#!/bin/bash\ntrue\n")
+    long_job = c.submit("-t", "20", "ok.sh")
+    down_job = c.submit("-p", "off", "ok.sh")
+    out = c.squeue("-h", "-o", "%i %t %r")
+    assert f"{long_job} PD PartitionTimeLimit" in out.splitlines()
+    assert f"{down_job} PD PartitionDown" in out.splitlines()
