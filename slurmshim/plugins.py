@@ -14,6 +14,16 @@ The helpers the rest of slurmshim calls:
     run_batch_submit_job(config, request, spec, part)       Batch backend, before each SubmitJob
     loaded_plugins(config) / describe_plugins(config)       `slurmshim plugins`
 
+The two Batch hooks fire when the Batch backend plans a submission (BatchBackend.plan: every
+sbatch, every held job released, every requeue, and `sbatch --test-only`, which therefore shows
+the requests as the plugins left them).  After batch_job_definition the definition is named by
+its content again (`slurmshim-<hash>`: a plugin's change is a different definition, registered
+once and cached like any other; a name a plugin sets is not kept), and the SubmitJob requests
+name it; batch_submit_job then sees each SubmitJob request once (an array split in chunks, or a
+`%N` throttle, is several; a later one's dependsOn may name an earlier one as
+`{{submit[i].jobId}}`, filled in when it is sent).  A request a plugin makes too large for
+Batch is refused at submit time.
+
 A plugin is a module (its module-level `@hookimpl` functions), a class or an instance; a module
 may also expose `slurmshim_plugin = MyPlugin()` to register that object instead.  A plugin that
 cannot be loaded stops the hook with `sbatch: error: cannot load plugin NAME: ...`
@@ -193,8 +203,9 @@ def _run_batch_hook(hook: str, config, request: dict, spec, partition) -> dict:
 
 def run_batch_job_definition(config, request: dict, spec, partition) -> dict:
     """Let plugins mutate a RegisterJobDefinition request (in place; also returned).  Call it
-    before the definition is named by its content hash (or name it again afterwards): a plugin
-    that adds a volume makes a different definition."""
+    before the definition is named by its content hash (or name it again afterwards, as the
+    Batch backend does with translate.rename_job_definition): a plugin that adds a volume
+    makes a different definition."""
     return _run_batch_hook("batch_job_definition", config, request, spec, partition)
 
 

@@ -458,28 +458,105 @@ def test_follow_streams_until_the_job_ends(tmp_path):
     (job,) = _seed(ctl, tmp_path, st, 1)
     lg = {"logGroupName": "/aws/batch/job", "logStreamName": "def/default/x",
           "startFromHead": True, "limit": 10000}
+    running = detail("b-00000", "RUNNING", startedAt=1_700_000_000_000,
+                     container={"logStreamName": "def/default/x"})
     st.batch.add_response("describe_jobs", {"jobs": [detail("b-00000", "RUNNABLE")]},
                           {"jobs": ["b-00000"]})
-    st.batch.add_response("describe_jobs", {"jobs": [detail(
-        "b-00000", "RUNNING", container={"logStreamName": "def/default/x"})]},
-        {"jobs": ["b-00000"]})
+    st.batch.add_response("describe_jobs", {"jobs": [running]}, {"jobs": ["b-00000"]})
+    # while it runs: ONE page per poll (no second call just to find the page empty)
     st.logs.add_response("get_log_events", {"events": [{"timestamp": 1, "message": "one"}],
                                             "nextForwardToken": "t1"}, lg)
+    st.batch.add_response("describe_jobs", {"jobs": [running]}, {"jobs": ["b-00000"]})
     st.logs.add_response("get_log_events", {"events": [], "nextForwardToken": "t1"},
                          dict(lg, nextToken="t1"))
     st.batch.add_response("describe_jobs", {"jobs": [detail(
-        "b-00000", "SUCCEEDED", container={"logStreamName": "def/default/x"})]},
-        {"jobs": ["b-00000"]})
+        "b-00000", "SUCCEEDED", startedAt=1_700_000_000_000, stoppedAt=1_700_000_010_000,
+        container={"logStreamName": "def/default/x", "exitCode": 0})]}, {"jobs": ["b-00000"]})
+    # at the end: to the end of the stream
     st.logs.add_response("get_log_events", {"events": [{"timestamp": 2, "message": "two"}],
                                             "nextForwardToken": "t2"}, dict(lg, nextToken="t1"))
     st.logs.add_response("get_log_events", {"events": [], "nextForwardToken": "t2"},
                          dict(lg, nextToken="t2"))
-    st.logs.add_response("get_log_events", {"events": [], "nextForwardToken": "t2"},
-                         dict(lg, nextToken="t2"))
     out = io.StringIO()
+    st.counter.reset()
     assert st.backend.follow_output(ctl, ctl.ledger.get(job), out, poll=0.01, label=True) == 0
     assert out.getvalue() == "0: one\n0: two\n"
     st.done()
+    # the ledger followed from the same details: no DescribeJobs of its own
+    assert st.counter.snapshot() == {"batch.DescribeJobs": 4, "logs.GetLogEvents": 4}
+    rec = ctl.ledger.get(job)
+    assert (rec.state, rec.start_time, rec.end_time) == (JobState.COMPLETED, 1_700_000_000,
+                                                        1_700_000_010)
+
+
+def test_poll_backoff_grows_and_starts_over():
+    b = bc.PollBackoff(1.0, 5.0)
+    assert [b() for _ in range(6)] == [1.0, 1.5, 2.25, 3.375, 5.0, 5.0]
+    b.reset(maximum=2.0)
+    assert [b(None) for _ in range(4)] == [1.0, 1.5, 2.0, 2.0]
+    assert bc.poll_delays(2.0) == (2.0, 16.0, 6.0)
+    assert bc.poll_delays(10.0) == (10.0, 30.0, 10.0)
+
+
+def test_follower_backs_off_while_nothing_happens(tmp_path):
+    """srun/sattach: the polls of a job waiting for capacity space out; a status change
+    starts them over; one DescribeJobs per poll and nothing else."""
+    ctl = make_ctl(tmp_path)
+    st = Stubs(ctl)
+    (job,) = _seed(ctl, tmp_path, st, 1)
+    for _ in range(5):
+        st.batch.add_response("describe_jobs", {"jobs": [detail("b-00000", "RUNNABLE")]},
+                              {"jobs": ["b-00000"]})
+    st.batch.add_response("describe_jobs", {"jobs": [detail(
+        "b-00000", "RUNNING", startedAt=1_700_000_000_000)]}, {"jobs": ["b-00000"]})
+    st.batch.add_response("describe_jobs", {"jobs": [detail(
+        "b-00000", "SUCCEEDED", startedAt=1_700_000_000_000, stoppedAt=1_700_000_001_000,
+        container={"exitCode": 0})]}, {"jobs": ["b-00000"]})
+    sleeps: list[float] = []
+    st.counter.reset()
+    fol = st.backend.follower(ctl, ctl.ledger.get(job), lambda text: None, poll=1.0)
+    rec = fol.run(sleep=sleeps.append)
+    st.done()
+    assert rec.state == JobState.COMPLETED
+    assert sleeps == [1.0, 1.5, 2.25, 3.375, 5.0625, 1.0]
+    assert st.counter.snapshot() == {"batch.DescribeJobs": 7}
+
+
+def test_follower_goes_on_through_a_requeue(tmp_path):
+    """A Spot reclaim Batch did not retry: slurmshim requeues the job (a new SubmitJob) and
+    the follower goes on into the new Batch job, output after output, until the Slurm job
+    ends."""
+    ctl = make_ctl(tmp_path)
+    st = Stubs(ctl)
+    (job,) = _seed(ctl, tmp_path, st, 1)
+    host = "Host EC2 (instance i-0123456789abcdef0) terminated."
+    lg = {"logGroupName": "/aws/batch/job", "startFromHead": True, "limit": 10000}
+    st.batch.add_response("describe_jobs", {"jobs": [detail(
+        "b-00000", "FAILED", statusReason=host, startedAt=1_700_000_000_000,
+        stoppedAt=1_700_000_001_000, container={"logStreamName": "d/default/a"},
+        attempts=[{"container": {"logStreamName": "d/default/a"}, "statusReason": host,
+                   "startedAt": 1_700_000_000_000, "stoppedAt": 1_700_000_001_000}])]},
+        {"jobs": ["b-00000"]})
+    st.logs.add_response("get_log_events", {"events": [{"timestamp": 1, "message": "first"}],
+                                            "nextForwardToken": "a1"},
+                         dict(lg, logStreamName="d/default/a"))
+    st.logs.add_response("get_log_events", {"events": [], "nextForwardToken": "a1"},
+                         dict(lg, logStreamName="d/default/a", nextToken="a1"))
+    st.batch.add_response("submit_job", {"jobName": "n", "jobId": "b-again"}, None)
+    st.batch.add_response("describe_jobs", {"jobs": [detail(
+        "b-again", "SUCCEEDED", startedAt=1_700_000_002_000, stoppedAt=1_700_000_003_000,
+        container={"logStreamName": "d/default/b", "exitCode": 0})]}, {"jobs": ["b-again"]})
+    st.logs.add_response("get_log_events", {"events": [{"timestamp": 2, "message": "second"}],
+                                            "nextForwardToken": "b1"},
+                         dict(lg, logStreamName="d/default/b"))
+    st.logs.add_response("get_log_events", {"events": [], "nextForwardToken": "b1"},
+                         dict(lg, logStreamName="d/default/b", nextToken="b1"))
+    out = io.StringIO()
+    assert st.backend.follow_output(ctl, ctl.ledger.get(job), out, poll=0.01) == 0
+    st.done()
+    assert out.getvalue() == "first\nsecond\n"
+    rec = ctl.ledger.get(job)
+    assert (rec.state, rec.restarts, rec.backend_id) == (JobState.COMPLETED, 1, '["b-again"]')
 
 
 def test_fetch_output_writes_the_output_file(tmp_path):
@@ -580,3 +657,161 @@ def test_hold_takes_a_queued_job_back_from_batch(tmp_path):
     assert ctl.release([str(job)]) == []
     assert ctl.ledger.get(job).backend_id == '["b-released"]'
     st.done()
+
+
+# ================================================================ Stubber: polling, warnings
+
+def test_unforced_refreshes_back_off_while_nothing_changes(tmp_path):
+    """sbatch --wait (Controller.wait) refreshes every half second; the Batch backend turns
+    that into DescribeJobs at a backed-off interval, back to the start on any change."""
+    ctl = make_ctl(tmp_path)
+    st = Stubs(ctl)
+    (job,) = _seed(ctl, tmp_path, st, 1)
+    be = st.backend
+    be.poll_interval = be._interval = 0.05
+    for status in ("RUNNABLE", "RUNNABLE", "RUNNABLE"):
+        st.batch.add_response("describe_jobs", {"jobs": [detail("b-00000", status)]},
+                              {"jobs": ["b-00000"]})
+    st.batch.add_response("describe_jobs", {"jobs": [detail(
+        "b-00000", "RUNNING", startedAt=1_700_000_000_000)]}, {"jobs": ["b-00000"]})
+    st.counter.reset()
+    be.refresh(ctl, None)               # right after sbatch: Batch has nothing to say yet
+    assert st.counter.total() == 0
+    seen = []
+    for pause in (0.06, 0.06, 0.01, 0.08, 0.12):
+        time.sleep(pause)
+        be.refresh(ctl, None)
+        seen.append((st.counter.total(), round(be._interval, 4)))
+    st.done()
+    assert seen == [(1, 0.05),          # RUNNABLE: the reason changed (None -> Resources)
+                    (2, 0.075),         # nothing new: the interval grows
+                    (2, 0.075),         # too soon: no call at all
+                    (3, 0.1125),
+                    (4, 0.05)]          # RUNNING: back to the start
+    assert ctl.ledger.get(job).state == JobState.RUNNING
+
+
+def test_squeue_prints_batch_warnings_on_stderr(tmp_path, monkeypatch, capsys):
+    from slurmshim.cli import squeue as cli_squeue
+    ctl = make_ctl(tmp_path)
+    st = Stubs(ctl)
+    ids = _seed(ctl, tmp_path, st, 3)
+    monkeypatch.setattr(Controller, "open", classmethod(lambda cls, config=None: ctl))
+    stuck = "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - no instance type fits"
+    st.batch.add_response("describe_jobs", {"jobs": [
+        detail("b-00000", "RUNNABLE", statusReason=stuck),
+        detail("b-00001", "RUNNABLE", statusReason=stuck),
+        detail("b-00002", "RUNNABLE")]}, {"jobs": ["b-00000", "b-00001", "b-00002"]})
+    assert cli_squeue.run(["-h", "-o", "%i|%t|%r"]) == 0
+    out, err = capsys.readouterr()
+    assert sorted(out.splitlines()) == [f"{ids[0]}|PD|ReqNodeNotAvail",
+                                        f"{ids[1]}|PD|ReqNodeNotAvail", f"{ids[2]}|PD|Resources"]
+    assert err == (f"squeue: warning: jobs {ids[0]},{ids[1]}: AWS Batch queue q: no compute "
+                   "environment of the queue has instances that meet the job's resource "
+                   "requirements (MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT); the job will not "
+                   "start until the compute environments change\n")
+    # the compute environment was fixed: no warning, the same kind of table
+    ctl._refreshed = False
+    st.batch.add_response("describe_jobs", {"jobs": [
+        detail(b, "RUNNABLE") for b in ("b-00000", "b-00001", "b-00002")]},
+        {"jobs": ["b-00000", "b-00001", "b-00002"]})
+    assert cli_squeue.run(["-h", "-o", "%i|%t|%r"]) == 0
+    out, err = capsys.readouterr()
+    assert sorted(out.splitlines()) == [f"{j}|PD|Resources" for j in ids] and err == ""
+    st.done()
+
+
+# ================================================================ Stubber: array tasks and Spot
+
+def test_reclaimed_array_task_is_requeued_on_its_own(tmp_path):
+    """moto (and any Batch that did not retry) ends a reclaimed child FAILED after one
+    attempt: slurmshim sends that task again as a one-task job at its array position, and
+    follows it as the task's Batch job from then on."""
+    from slurmshim.runtime.descriptor import decode_inline
+    ctl = make_ctl(tmp_path)
+    st = Stubs(ctl)
+    st.submit_ok("arr")
+    job = submit(ctl, tmp_path, "--array=4-6", "--wrap", "true")
+    sent: list[dict] = []
+    orig = st.client.submit_job
+    st.client.submit_job = lambda req: (sent.append(req), orig(req))[1]
+    host = "Host EC2 (instance i-0123456789abcdef0) terminated."
+    t0 = 1_700_000_000_000
+
+    def parent(**summary):
+        return {"jobs": [detail("arr", "PENDING", arrayProperties={
+            "size": 3, "statusSummary": summary})]}
+
+    def child(i, status, **kw):
+        return summary(f"arr:{i}", status, startedAt=t0, arrayProperties={"index": i}, **kw)
+
+    st.batch.add_response("describe_jobs", parent(RUNNING=3), {"jobs": ["arr"]})
+    st.batch.add_response("list_jobs", {"jobSummaryList": [child(i, "RUNNING")
+                                                           for i in range(3)]},
+                          {"arrayJobId": "arr", "jobStatus": "RUNNING", "maxResults": 1000})
+    st.refresh()
+    recs = {r.array_task_id: r for r in ctl.ledger.array_records(job)}
+    assert {t: r.state for t, r in recs.items()} == {4: JobState.RUNNING, 5: JobState.RUNNING,
+                                                    6: JobState.RUNNING}
+    # task 4 (child 0) is reclaimed; Batch did not retry it
+    st.batch.add_response("describe_jobs", parent(RUNNING=2, FAILED=1), {"jobs": ["arr"]})
+    st.batch.add_response("list_jobs", {"jobSummaryList": [child(1, "RUNNING"),
+                                                           child(2, "RUNNING")]},
+                          {"arrayJobId": "arr", "jobStatus": "RUNNING", "maxResults": 1000})
+    st.batch.add_response("list_jobs", {"jobSummaryList": [child(0, "FAILED")]},
+                          {"arrayJobId": "arr", "jobStatus": "FAILED", "maxResults": 1000})
+    st.batch.add_response("describe_jobs", {"jobs": [detail(
+        "arr:0", "FAILED", statusReason=host, startedAt=t0, stoppedAt=t0 + 5000,
+        arrayProperties={"index": 0}, attempts=[{"container": {}, "statusReason": host,
+                                                 "startedAt": t0, "stoppedAt": t0 + 5000}])]},
+        {"jobs": ["arr:0"]})
+    st.batch.add_response("submit_job", {"jobName": "n", "jobId": "again-4"}, None)
+    st.refresh()
+    (req,) = sent
+    assert "arrayProperties" not in req and "dependsOn" not in req
+    assert req["tags"]["slurmshim:array_offset"] == "0"
+    assert req["tags"]["slurmshim:job_id"] == str(job)
+    env = {e["name"]: e["value"] for e in req["containerOverrides"]["environment"]}
+    desc = decode_inline(env["SLURMSHIM_JOB"])
+    assert desc["array"]["offset"] == 0 and desc["restart_count"] == 1
+    task4 = next(r for r in ctl.ledger.array_records(job) if r.array_task_id == 4)
+    assert (task4.state, task4.restarts, task4.backend_id) == (JobState.PENDING, 1,
+                                                               '["again-4"]')
+    assert ctl.backend("batch").plan_of(ctl, task4)["ids"] == ["arr"]   # the array's plan
+    # the old child shows up in a FAILED listing again (forget what this process has seen):
+    # it is not task 4's Batch job any more, nothing happens to the task
+    for key in (f"batch:summary:{job}:0", f"batch:seen:{job}:0"):
+        ctl.ledger.db.execute("DELETE FROM kv WHERE key=?", (key,))
+    st.batch.add_response("describe_jobs", {"jobs": [
+        detail("again-4", "RUNNING", startedAt=t0 + 9000),
+        parent(RUNNING=2, FAILED=1)["jobs"][0]]}, {"jobs": ["again-4", "arr"]})
+    st.batch.add_response("list_jobs", {"jobSummaryList": [child(1, "RUNNING"),
+                                                           child(2, "RUNNING")]},
+                          {"arrayJobId": "arr", "jobStatus": "RUNNING", "maxResults": 1000})
+    st.batch.add_response("list_jobs", {"jobSummaryList": [child(0, "FAILED")]},
+                          {"arrayJobId": "arr", "jobStatus": "FAILED", "maxResults": 1000})
+    st.batch.add_response("describe_jobs", {"jobs": [detail(
+        "arr:0", "FAILED", statusReason=host, startedAt=t0, stoppedAt=t0 + 5000,
+        arrayProperties={"index": 0}, attempts=[{"container": {}, "statusReason": host,
+                                                 "startedAt": t0, "stoppedAt": t0 + 5000}])]},
+        {"jobs": ["arr:0"]})
+    st.refresh()
+    task4 = next(r for r in ctl.ledger.array_records(job) if r.array_task_id == 4)
+    assert (task4.state, task4.restarts, len(sent)) == (JobState.RUNNING, 1, 1)
+    # from now on task 4 is its own Batch job, described with the array's parent (one call);
+    # the old child's FAILED summary does not touch it
+    st.batch.add_response("describe_jobs", {"jobs": [
+        detail("again-4", "SUCCEEDED", startedAt=t0 + 9000, stoppedAt=t0 + 10000,
+               container={"exitCode": 0}),
+        detail("arr", "PENDING", arrayProperties={"size": 3, "statusSummary": {
+            "SUCCEEDED": 2, "FAILED": 1}})]}, {"jobs": ["again-4", "arr"]})
+    st.batch.add_response("list_jobs", {"jobSummaryList": [
+        child(i, "SUCCEEDED", stoppedAt=t0 + 8000, container={"exitCode": 0})
+        for i in (1, 2)]}, {"arrayJobId": "arr", "jobStatus": "SUCCEEDED", "maxResults": 1000})
+    st.refresh()
+    st.done()
+    recs = {r.array_task_id: r for r in ctl.ledger.array_records(job)}
+    assert {t: (r.state, r.restarts) for t, r in recs.items()} == {
+        4: (JobState.COMPLETED, 1), 5: (JobState.COMPLETED, 0), 6: (JobState.COMPLETED, 0)}
+    hist = ctl.ledger.history([recs[4].job_id])[recs[4].job_id]
+    assert [(h.state, h.restarts) for h in hist] == [(JobState.NODE_FAIL, 0)]

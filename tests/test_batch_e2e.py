@@ -8,6 +8,7 @@ fields moto ignores: retryStrategy, nodeOverrides, tags ...).  No traffic leaves
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -266,11 +267,161 @@ def test_multinode_goes_to_the_on_demand_queue(site):
 
 
 def test_sbatch_wait_and_sattach(site):
-    # sbatch --wait returns the job's exit code once Batch has finished it
-    p = site.run("sbatch", "--wait", "--wrap", "echo waited; exit 4", check=False)
-    assert p.returncode == 4 and re.match(r"Submitted batch job \d+\n", p.stdout)
+    # sbatch --wait returns the job's exit code once Batch has finished it, polling at
+    # SLURMSHIM_BATCH_POLL (backing off while nothing changes), not at its own 0.5 s loop
+    env = dict(site.env, SLURMSHIM_BATCH_POLL="1")
+    start = time.time()
+    p = subprocess.run([sys.executable, "-m", "slurmshim.cli.sbatch", "--wait", "--wrap",
+                        "echo waited; sleep 1; exit 4"], env=env, cwd=site.dir,
+                       capture_output=True, text=True, timeout=120)
+    elapsed = time.time() - start
+    assert p.returncode == 4 and re.match(r"Submitted batch job \d+\n", p.stdout), p.stderr
+    describes = site.ops().count("describejobs")
+    assert 1 <= describes <= elapsed + 1, (describes, elapsed)
     # sattach streams the job's CloudWatch log (moto writes it when the container ends)
     job = site.sbatch("-o", "/dev/null", "--wrap", "echo to the log; sleep 2; echo done")
     bf.wait_for(lambda: any(r[0] == str(job) for r in site.squeue()), 30, 0.3, "queued")
     p = site.run("sattach", f"{job}.0")
     assert p.stdout == "to the log\ndone\n"
+
+
+def test_srun_streams_the_log_and_exits_with_the_command_code(site):
+    """srun outside a job on a Batch partition: the output comes from CloudWatch through the
+    backend (the container does not share srun's spool directory), stdout and stderr merged
+    as CloudWatch has them; srun exits with the command's exit code."""
+    p = site.run("srun", "-J", "interactive", "sh", "-c",
+                 "echo from stdout; sleep 0.3; echo from stderr >&2; exit 3", check=False)
+    assert p.returncode == 3, p.stderr
+    # (srun's own "task 0: Exited" line comes from the srun inside the job: on its stderr,
+    # so in the same merged stream)
+    assert p.stdout == ("from stdout\nfrom stderr\n"
+                        "srun: error: cloud-dy-01: task 0: Exited with exit code 3\n")
+    (sub,) = site.submits()
+    assert sub["jobName"] == "interactive"
+    job = int(sub["tags"]["slurmshim:job_id"])
+    assert site.sacct("-j", str(job))[0][1:3] == ["FAILED", "3:0"]
+    assert list((site.dir / "state" / "srun").iterdir()) == []     # spool cleaned up
+    # the follower's polls are all the Batch calls srun made after SubmitJob (its ledger
+    # updates reuse them), and the output was read from CloudWatch Logs
+    ops = site.ops()
+    assert set(ops[ops.index("submitjob") + 1:]) <= {"describejobs", "listjobs"}
+    logs = [r["body"] for r in site.srv.recorded()
+            if (r["target"] or "").endswith("GetLogEvents")]
+    assert logs and {b["logGroupName"] for b in logs} == {"/aws/batch/job"}
+
+
+def test_srun_ctrl_c_cancels_the_batch_job(site):
+    import signal
+    proc = subprocess.Popen([sys.executable, "-m", "slurmshim.cli.srun", "sh", "-c",
+                             "echo started; sleep 60"], env=site.env, cwd=site.dir,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        bf.wait_for(lambda: any(r[1] == "R" for r in site.squeue()), 30, 0.3, "running")
+        (job,) = [int(r[0]) for r in site.squeue()]
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    assert f"srun: Cancelled job {job}\n" in err
+    assert out.startswith("started\n") and "CANCELLED AT" in out
+    terms = [r["body"] for r in site.srv.batch_requests("terminatejob")]
+    assert [t["reason"] for t in terms] == [f"Cancelled by slurmshim scancel (uid {os.getuid()})"]
+    assert site.sacct("-j", str(job))[0][1].startswith("CANCELLED")
+
+
+def test_slurmshim_output_writes_the_cloudwatch_log(site):
+    job = site.sbatch("-o", "res-%j.out", "-e", "res-%j.err", "--wrap",
+                      "echo to output; sleep 0.3; echo to error >&2")
+    site.wait_state(str(job), {"COMPLETED"})
+    out, err = site.dir / f"res-{job}.out", site.dir / f"res-{job}.err"
+    # the fake containers share this filesystem: the job wrote its files itself; a real
+    # container without a shared mount would not have, so take them away
+    assert out.read_text() == "to output\n" and err.read_text() == "to error\n"
+    out.unlink()
+    err.unlink()
+    p = site.run("admin", "output", str(job))
+    assert p.stdout == f"job {job}: wrote {out}, {err}\n"
+    # CloudWatch has one stream: stdout and stderr merged, in order, into --output
+    assert out.read_text() == "to output\nto error\n"
+    assert err.read_text() == ""
+    p = site.run("admin", "output", str(job))
+    assert p.stdout == f"job {job}: {out} already exists (kept; --force to overwrite)\n"
+    out.write_text("stale\n")
+    site.run("admin", "output", "--force", str(job))
+    assert out.read_text() == "to output\nto error\n"
+
+
+PLUGIN = '''\
+import pluggy
+hookimpl = pluggy.HookimplMarker("slurmshim")
+
+@hookimpl
+def batch_job_definition(request):
+    request["containerProperties"].setdefault("environment", []).append(
+        {"name": "SITE", "value": "hpc1"})
+
+@hookimpl
+def batch_submit_job(request, spec):
+    request.setdefault("tags", {})["cost-center"] = "cc-" + spec.job_name
+'''
+
+
+def test_plugins_change_what_batch_receives(site):
+    from slurmshim.backends.batch.translate import DEFINITION_PREFIX, job_definition_hash
+    pdir = site.dir / "plugins"
+    pdir.mkdir()
+    (pdir / "site.py").write_text(PLUGIN)
+    conf = Path(site.conf)
+    conf.write_text(f'plugins_dir = "{pdir}"\n' + conf.read_text())
+    site.sbatch("-J", "sim", "--wrap", "true")
+    (reg,) = [r["body"] for r in site.srv.batch_requests("registerjobdefinition")]
+    assert {"name": "SITE", "value": "hpc1"} in reg["containerProperties"]["environment"]
+    assert reg["jobDefinitionName"] == DEFINITION_PREFIX + job_definition_hash(reg)
+    (sub,) = site.submits()
+    assert sub["jobDefinition"] == reg["jobDefinitionName"]
+    assert sub["tags"]["cost-center"] == "cc-sim"
+    (known,) = site.batch.describe_job_definitions(
+        jobDefinitionName=reg["jobDefinitionName"])["jobDefinitions"]
+    assert {"name": "SITE", "value": "hpc1"} in known["containerProperties"]["environment"]
+    # --test-only shows the same requests; the definition is known: steady state is 1 call
+    p = site.run("sbatch", "--test-only", "-J", "sim", "--wrap", "true")
+    report = json.loads(p.stderr[p.stderr.index("\n{") + 1:])
+    assert report["RegisterJobDefinition"]["jobDefinitionName"] == reg["jobDefinitionName"]
+    assert report["SubmitJob"][0]["tags"]["cost-center"] == "cc-sim"
+    site.srv.start_recording()
+    site.sbatch("-J", "again", "--wrap", "true")
+    assert site.ops() == ["submitjob"]
+    assert site.submits()[0]["tags"]["cost-center"] == "cc-again"
+
+
+def test_reclaimed_array_task_is_requeued(site):
+    job = site.sbatch("--array=0-1", "-o", "arr-%A_%a.out", "--wrap",
+                      "echo task $SLURM_ARRAY_TASK_ID restart $SLURM_RESTART_COUNT; "
+                      "[ -n \"$SLURM_RESTART_COUNT\" ] || sleep 4")
+    (parent,) = [s["tags"] for s in site.submits()]
+
+    def running_child():
+        listed = site.batch.list_jobs(jobQueue=site.inf.spot_queue, jobStatus="RUNNING")
+        return next((s["jobId"] for s in listed["jobSummaryList"]
+                     if s["jobId"].endswith(":0")), None)
+
+    child = bf.wait_for(running_child, 30, 0.3, "child 0 running")
+    bf.wait_for(lambda: [f"{job}_0", "R"] in [r[:2] for r in site.squeue()], 30, 0.3,
+                "task 0 R")
+    site.batch.terminate_job(jobId=child, reason=bf.SPOT_INSTANCE_REASON)
+    row = site.wait_state(f"{job}_0", {"COMPLETED"}, timeout=60)
+    assert row[3] == "1"                                       # Restarts
+    assert site.wait_state(f"{job}_1", {"COMPLETED"})[3] == "0"
+    states = [r[1] for r in site.sacct("-D", "-j", f"{job}_0") if r[0] == f"{job}_0"]
+    assert states == ["NODE_FAIL", "COMPLETED"]
+    first, again = site.submits()
+    assert first["arrayProperties"] == {"size": 2} and "arrayProperties" not in again
+    assert again["tags"]["slurmshim:array_offset"] == "0"
+    assert (site.dir / f"arr-{job}_0.out").read_text() == "task 0 restart 1\n"
+    # (Slurm sets SLURM_RESTART_COUNT only once a job was restarted)
+    assert (site.dir / f"arr-{job}_1.out").read_text() == "task 1 restart\n"
+    assert parent["slurmshim:job_id"] == str(job)
+

@@ -40,3 +40,47 @@ def test_test_only_prints_the_batch_requests(tmp_path):
     # nothing was submitted: squeue is empty, and the id was consumed as Slurm does
     assert cl.run("squeue", "-h").stdout == ""
     assert cl.submit("--hold", "j.sh") == 2
+
+
+SITE_PLUGIN = '''\
+import pluggy
+hookimpl = pluggy.HookimplMarker("slurmshim")
+
+@hookimpl
+def batch_job_definition(request):
+    props = request["containerProperties"]
+    props.setdefault("environment", []).append({"name": "SITE", "value": "hpc1"})
+    request.setdefault("tags", {})["site"] = "hpc1"
+
+@hookimpl
+def batch_submit_job(request, spec, partition):
+    request.setdefault("tags", {})["cost-center"] = partition.name + "-" + spec.job_name
+'''
+
+
+def test_test_only_shows_the_plugins_requests(tmp_path):
+    """The plugins' changes are in the requests --test-only prints, and the job definition
+    is named by the content the plugins left (its hash), which the SubmitJob names."""
+    from slurmshim.backends.batch.translate import DEFINITION_PREFIX, job_definition_hash
+    pdir = tmp_path / "plugins"
+    pdir.mkdir()
+    (pdir / "site.py").write_text(SITE_PLUGIN)
+    cl = Cluster(tmp_path, config=f'plugins_dir = "{pdir}"\n' + CONFIG)
+    cl.script("j.sh", "#!/bin/bash\n#SBATCH -J sim -t 30\necho hi\n")
+    env = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
+    res = cl.run("sbatch", "--test-only", "j.sh", env=env)
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stderr[res.stderr.index("\n{") + 1:])
+    jd = report["RegisterJobDefinition"]
+    assert {"name": "SITE", "value": "hpc1"} in jd["containerProperties"]["environment"]
+    assert jd["tags"]["site"] == "hpc1"
+    assert jd["jobDefinitionName"] == DEFINITION_PREFIX + job_definition_hash(jd)
+    assert report["slurmshim"]["jobDefinitionName"] == jd["jobDefinitionName"]
+    (submit,) = report["SubmitJob"]
+    assert submit["jobDefinition"] == jd["jobDefinitionName"]
+    assert submit["tags"]["cost-center"] == "cloud-sim"
+    # without the plugin: another definition (another name), no tag
+    res = cl.run("sbatch", "--test-only", "j.sh", env=dict(env, SLURMSHIM_PLUGINS=""))
+    plain = json.loads(res.stderr[res.stderr.index("\n{") + 1:])
+    assert plain["RegisterJobDefinition"]["jobDefinitionName"] != jd["jobDefinitionName"]
+    assert "cost-center" not in plain["SubmitJob"][0]["tags"]

@@ -1,7 +1,9 @@
 """``sattach JOBID[.STEP]``: follow a running job's output on this terminal until it ends.
 
 Local backend: the job's own --output/--error files (their real paths are in the runtime's
-status.json).  AWS Batch: the job's CloudWatch log stream.  Ctrl-C detaches; the job goes on.
+status.json).  AWS Batch: the job's CloudWatch log stream (stdout and stderr merged, as
+CloudWatch has them), followed through requeues until the Slurm job ends.  Ctrl-C detaches;
+the job goes on.
 """
 from __future__ import annotations
 
@@ -82,7 +84,11 @@ def run(argv: list[str]) -> int:
         return 0
     if rec.backend == "batch":
         be = ctl.backend("batch")
-        return be.follow_output(ctl, rec, sys.stdout, label=label)
+        try:  # polls with back-off (one DescribeJobs per poll): see backends/batch JobFollower
+            return be.follow_output(ctl, rec, sys.stdout, label=label)
+        except KeyboardInterrupt:  # detach; the job goes on
+            sys.stdout.flush()
+            return 0
     return follow_local(ctl, rec.job_id, label)
 
 

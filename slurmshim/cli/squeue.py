@@ -780,6 +780,31 @@ def _emit_structured(doc_text: str, a: SqueueArgs) -> str:
                           sort_keys=False, default_flow_style=False, allow_unicode=True)
 
 
+def _backend_warnings(ctl) -> None:
+    """What the backends' refresh found worth a warning (AWS Batch: a job stuck RUNNABLE
+    because no compute environment fits it, a container that could not start), as
+    `squeue: warning: ...` lines on stderr; stdout is untouched.  Only a backend this
+    command already used is asked: a local-only queue never loads the Batch backend (nor
+    boto3).  Jobs with the same warning share one line."""
+    backends = getattr(ctl, "_backends", None) or {}
+    texts: dict[str, list[str]] = {}
+    for be in backends.values():
+        for w in getattr(be, "warnings", None) or ():
+            job, sep, text = str(w).partition(": ")
+            if sep and job.startswith("job "):
+                texts.setdefault(text, []).append(job[4:])
+            else:
+                texts.setdefault(str(w), [])
+    for text, jobs in texts.items():
+        jobs = list(dict.fromkeys(jobs))
+        if not jobs:
+            _write(f"{PROG}: warning: {text}\n", sys.stderr)
+            continue
+        shown = ",".join(jobs[:10]) + (f",... ({len(jobs)} jobs)" if len(jobs) > 10 else "")
+        _write(f"{PROG}: warning: job{'s' if len(jobs) > 1 else ''} {shown}: {text}\n",
+               sys.stderr)
+
+
 def _print_jobs(a: SqueueArgs, ctl, argv: list[str], nodes: list[str] | None,
                 cluster: str) -> int:
     import time
@@ -787,6 +812,7 @@ def _print_jobs(a: SqueueArgs, ctl, argv: list[str], nodes: list[str] | None,
     from ..output import squeue as out
 
     records = ctl.squeue_jobs()
+    _backend_warnings(ctl)
     now = time.time()
     if a.jobs is not None and len(a.jobs) == 1 and not a.only_state:
         if not job_known(records, a.jobs[0][0]):
@@ -853,6 +879,7 @@ def _print_steps(a: SqueueArgs, ctl, argv: list[str], nodes: list[str] | None,
     from ..output import squeue as out
 
     records = ctl.squeue_jobs()
+    _backend_warnings(ctl)
     now = time.time()
     live = [r for r in records
             if r.state in (JobState.RUNNING, JobState.SUSPENDED, JobState.COMPLETING)]

@@ -3,6 +3,14 @@ outside any job it is "sbatch --wait, then show me the output": it submits a job
 is the command, streams the tasks' output to this terminal, and exits with the command's exit
 code.  Ctrl-C cancels the job, as with Slurm.
 
+Where the output comes from: on the local backend, the job's output and error files in the
+spool directory, tailed (stdout to stdout, stderr to stderr).  On an AWS Batch partition the
+container does not share that directory: the output is streamed from the job's CloudWatch log
+through the backend (BatchBackend.follow_output, polling with back-off), and since CloudWatch
+merges a container's stdout and stderr into one stream, both arrive on srun's stdout, in order.
+A second Ctrl-C on Batch stops waiting for the cancelled job to end (Batch gives a container
+up to 30 s after SIGTERM).
+
 The options shared with sbatch (resources, time, partition, dependency, ...) make the job; the
 step-only options (-l, --multi-prog, -u, ...) go to the step.  Both come from the one option
 table, slurm/options.py.
@@ -115,6 +123,12 @@ def run_outside(job_args: list[str], step_args: list[str], command: list[str], a
         res = ctl.submit(spec)
     except SubmitError as exc:
         raise SlurmError(f"Unable to allocate resources: {exc.reason}") from None
+    rec = ctl.ledger.get(res.job_id)
+    if rec is not None and rec.backend == "batch":
+        try:
+            return follow_batch(ctl, rec, quiet)
+        finally:
+            _cleanup(out_path, err_path)
     return follow(ctl, res.job_id, out_path, err_path, quiet)
 
 
@@ -155,25 +169,97 @@ def follow(ctl, job_id: int, out_path: str, err_path: str, quiet: bool) -> int:
             if rec.state.is_terminal:
                 for path in (out_path, err_path):
                     offsets[path] = _pump(path, offsets[path], sinks[path])
-                if rec.state.value == "CANCELLED":
-                    if not rec.start_time and not quiet:
-                        sys.stderr.write("srun: Job has been cancelled\n")
-                    return 1 if rec.exit_code == 0 else rec.exit_code
-                if announced_wait and not quiet:
-                    pass
-                return ctl.exit_status_of(rec)
+                return _final_status(ctl, rec, quiet)
             time.sleep(0.1)
     finally:
         signal.signal(signal.SIGINT, old)
-        for path in (out_path, err_path):
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+        _cleanup(out_path, err_path)
+
+
+def _final_status(ctl, rec, quiet: bool) -> int:
+    """srun's exit code for a job that has ended: the command's, 1 (or the exit code) when it
+    was cancelled."""
+    if rec.state.value == "CANCELLED":
+        if not rec.start_time and not quiet:
+            sys.stderr.write("srun: Job has been cancelled\n")
+        return 1 if rec.exit_code == 0 else rec.exit_code
+    return ctl.exit_status_of(rec)
+
+
+def _cleanup(out_path: str, err_path: str) -> None:
+    for path in (out_path, err_path):
         try:
-            os.rmdir(os.path.dirname(out_path))
+            os.unlink(path)
         except OSError:
             pass
+    try:
+        os.rmdir(os.path.dirname(out_path))
+    except OSError:
+        pass
+
+
+def follow_batch(ctl, rec, quiet: bool) -> int:
+    """The job is on AWS Batch: stream its CloudWatch log through the backend until it ends
+    (the backend's JobFollower: one DescribeJobs per poll, backing off while nothing
+    happens).  Ctrl-C cancels the job and keeps streaming until Batch has ended it; a second
+    one stops waiting.  Returns srun's exit code."""
+    job_id = rec.job_id
+    be = ctl.backend("batch")
+    state = {"ints": 0, "handled": 0, "announced": False, "aborted": False}
+
+    def on_int(signum, frame):
+        state["ints"] += 1
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    fol = be.follower(ctl, rec, write)
+
+    def sleep(seconds: float) -> None:
+        """tenacity's sleep, cut short by a Ctrl-C."""
+        end = time.monotonic() + seconds
+        seen = state["ints"]
+        while state["ints"] == seen:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(0.1, left))
+
+    def should_stop() -> bool:
+        if state["ints"] > state["handled"]:
+            first = state["handled"] == 0
+            state["handled"] = state["ints"]
+            if not first:
+                state["aborted"] = True
+                return True
+            if not quiet:
+                sys.stderr.write(f"srun: Cancelled job {job_id}\n")
+            fresh = ctl.ledger.get(job_id)
+            if fresh is not None and fresh.state.is_active:
+                ctl.cancel_records([fresh])
+            fol.poke()
+        cur = fol.rec
+        if not state["announced"] and not quiet and cur.state.value == "PENDING" and \
+                time.time() - cur.submit_time > 0.5:
+            sys.stderr.write(f"srun: job {job_id} queued and waiting for resources\n")
+            state["announced"] = True
+        return False
+
+    old = signal.signal(signal.SIGINT, on_int)
+    try:
+        final = fol.run(should_stop=should_stop, sleep=sleep)
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if state["aborted"]:
+        if not quiet:
+            sys.stderr.write(f"srun: error: Job {job_id} is being cancelled; not waiting for "
+                             "AWS Batch to stop it\n")
+        return 1
+    final = ctl.ledger.get(job_id) or final
+    if not final.state.is_terminal:  # pragma: no cover - run() returns when it has ended
+        return 1
+    return _final_status(ctl, final, quiet)
 
 
 def _pump(path: str, offset: int, sink) -> int:

@@ -6,7 +6,8 @@ this package, because it is shipped alone into arbitrary container images.
     env.py         the SLURM_* environment (pure)
     job.py         `python3 -m slurmshim.runtime.job`: run the batch script on this node
     srun.py        `srun` inside a job
-    agent.py       multi-node rendezvous: main node server, other nodes' agent
+    agent.py       multi-node: main node server, other nodes' agent, srun's fan-out of a
+                   step's tasks to them (protocol in its docstring)
     fname.py       --output/--error/--input patterns
     common.py      banners, status/step files, process spawning
 """

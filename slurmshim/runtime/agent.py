@@ -1,35 +1,67 @@
-"""Multi-node jobs: the main node's agent server and the other nodes' node agent.
+"""Multi-node jobs: the main node's agent server, the other nodes' node agent, and the srun side
+of a step that spans nodes.  Standard library only, Python >= 3.8.
 
 AWS Batch starts the main node first and the others once it runs, in any order, and stops them
 when the main node exits; the main node gets no list of its peers.  So every other node runs a
 *node agent* that connects to the main node (AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS and
 the descriptor's agent_port; with agent_port 0 -- local backend, one machine -- the main node
-publishes its loopback port in <stage dir>/agent.json) and waits for work.
+publishes its loopback port in <stage dir>/agent.json) and waits for work.  srun on the main
+node reaches the same server on loopback (<step dir>/agent.json) to start a step's tasks on the
+other nodes: the server relays between srun and the node agents.
+
+Every connection authenticates with the job's token (agent_token below): the descriptor's
+"agent_token" when the host put one there (every node gets the same descriptor), else -- local
+backend -- a random one the main node publishes in agent.json (mode 0600), else a digest of the
+descriptor itself.  A connection whose first message lacks the token is closed.
 
 Protocol: newline-delimited JSON over TCP.
-    node -> main   {"op": "hello", "node": i, "name": "node02", "addr": "10.0.0.12", "pid": n}
+    node -> main   {"op": "hello", "token": t, "node": i, "name": "node02", "addr": a, "pid": n}
     main -> node   {"op": "welcome", "job_id": N, "start_time": t}
-    main -> node   {"op": "exit", "code": rc}          the job is over: the agent exits 0
-    (reserved)     {"op": "run", "step": s, "tasks": [...]}  srun fan-out, not implemented yet;
-                   the agent answers {"op": "error", "message": ...}
-The server records who joined (node index -> address): that is the rendezvous a hostfile or an
-srun fan-out needs.
+    main -> node   {"op": "exit", "code": rc}          the job is over: tasks killed, agent exits 0
+    srun -> main   {"op": "step", "token": t, "step": "3", "timeout": secs,
+                    "nodes": {"1": {"env": {...}, "cwd": d, "tasks": [TASK, ...]}, ...}}
+                   TASK = {"rank": r, "argv": [...], "env": {overrides of env}, "out": bool,
+                           "err": bool, "input": path or null (= /dev/null)}
+    main -> srun   {"op": "started"} once every node got its tasks, or
+                   {"op": "error", "message": m} (a node did not join within timeout, or left)
+    main -> node   {"op": "run", "step": s, "env": ..., "cwd": ..., "tasks": [...]}
+    node -> main -> srun (the server adds "node": i)
+                   {"op": "io", "step": s, "rank": r, "fd": 1|2, "data": base64}
+                   {"op": "task_exit", "step": s, "rank": r, "status": wait status}
+    main -> srun   {"op": "lost", "node": i}            the node's agent went away mid-step
+    srun -> main   {"op": "signal", "signum": n}        forwarded to the step's tasks
+    main -> node   {"op": "signal", "step": s, "signum": n}
+    main -> node   {"op": "end", "step": s}             srun is gone: kill what is left
+A task's output always arrives before its task_exit (same connection, sent in that order).
+The server records who joined (node index -> address): the rendezvous a hostfile also needs.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import signal
 import socket
 import sys
 import threading
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
-from .common import read_json, write_json
+from .common import read_json, session_pids, spawn
 
 DEFAULT_CONNECT_TIMEOUT = 900.0
+FIRST_MESSAGE_TIMEOUT = 30.0      # an unauthenticated peer may not hold a connection longer
+MAX_LINE = 256 * 1024 * 1024      # bytes of one message (a step's environments)
+DRAIN_TIMEOUT = 5.0               # how long a task's output may trail its exit
+# the node's own infrastructure variables win over the ones srun sends (see env.py)
+_INFRA_PREFIXES = ("AWS_BATCH_", "ECS_", "AWS_CONTAINER_")
+_INFRA_NAMES = ("AWS_EXECUTION_ENV",)
 
+
+# ------------------------------------------------------------------ wire format
 
 def _send(sock: socket.socket, msg: Dict[str, Any]) -> None:
     sock.sendall((json.dumps(msg, separators=(",", ":")) + "\n").encode("utf-8"))
@@ -41,7 +73,10 @@ class _Lines:
         self.buf = b""
 
     def next(self) -> Optional[Dict[str, Any]]:
+        """The next message; None at end of stream, on an error or an oversized line."""
         while b"\n" not in self.buf:
+            if len(self.buf) > MAX_LINE:
+                return None
             try:
                 chunk = self.sock.recv(65536)
             except OSError:
@@ -51,20 +86,105 @@ class _Lines:
             self.buf += chunk
         line, self.buf = self.buf.split(b"\n", 1)
         try:
-            return json.loads(line.decode("utf-8"))
+            msg = json.loads(line.decode("utf-8"))
         except ValueError:
             return {"op": "invalid"}
+        return msg if isinstance(msg, dict) else {"op": "invalid"}
+
+
+class _Conn:
+    """A socket whose messages may be sent from several threads."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.lock = threading.Lock()
+
+    def send(self, msg: Dict[str, Any]) -> bool:
+        with self.lock:
+            try:
+                _send(self.sock, msg)
+                return True
+            except OSError:
+                return False
+
+    def close(self) -> None:
+        for action in (lambda: self.sock.shutdown(socket.SHUT_RDWR), self.sock.close):
+            try:
+                action()
+            except OSError:
+                pass
+
+
+def encode_data(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def decode_data(text: str) -> bytes:
+    try:
+        return base64.b64decode(text.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        return b""
+
+
+# ------------------------------------------------------------------ token
+
+def descriptor_token(desc: Dict[str, Any]) -> str:
+    """A token every node derives alike from the (normalized) descriptor they all got."""
+    raw = json.dumps(desc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(b"slurmshim-agent\0" + raw.encode("utf-8")).hexdigest()
+
+
+def main_token(desc: Dict[str, Any], publishes: bool) -> str:
+    """The main node's token: the descriptor's agent_token, else a random one when it is
+    published in a private agent.json (local backend), else the descriptor digest."""
+    if desc.get("agent_token"):
+        return str(desc["agent_token"])
+    if publishes:
+        return secrets.token_hex(16)
+    return descriptor_token(desc)
+
+
+def token_ok(given: Any, expected: str) -> bool:
+    return isinstance(given, str) and hmac.compare_digest(given.encode("utf-8"),
+                                                          expected.encode("utf-8"))
+
+
+def write_private_json(path: str, data: Dict[str, Any]) -> None:
+    """Like common.write_json, but readable by the owner only (it holds the token)."""
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1, sort_keys=True)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------ the main node's server
+
+class _Route:
+    """A running step that spans nodes: srun's connection and the nodes it uses."""
+
+    def __init__(self, conn: _Conn, nodes: Set[int]) -> None:
+        self.conn = conn
+        self.nodes = nodes
 
 
 class AgentServer:
     """Runs on the main node while the batch script runs."""
 
     def __init__(self, info: Dict[str, Any], port: int = 0, host: Optional[str] = None,
-                 job_dir: Optional[str] = None) -> None:
+                 job_dir: Optional[str] = None, token: Optional[str] = None) -> None:
         self.info = dict(info)
+        self.token = token or secrets.token_hex(16)
         self.nodes: Dict[int, Dict[str, Any]] = {}
-        self._conns: List[socket.socket] = []
+        self._node_conns: Dict[int, _Conn] = {}
+        self._steps: Dict[str, _Route] = {}
         self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._closed = False
         bind = host if host is not None else ("0.0.0.0" if port else "127.0.0.1")
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -72,11 +192,16 @@ class AgentServer:
         self.sock.bind((bind, port))
         self.sock.listen(64)
         self.host, self.port = self.sock.getsockname()[0], self.sock.getsockname()[1]
+        self.local_host = "127.0.0.1" if bind in ("0.0.0.0", "") else bind
         if job_dir:
-            write_json(os.path.join(job_dir, "agent.json"),
-                       {"host": "127.0.0.1" if bind in ("0.0.0.0", "") else bind,
-                        "port": self.port, "pid": os.getpid()})
+            write_private_json(os.path.join(job_dir, "agent.json"),
+                               {"host": self.local_host, "port": self.port, "pid": os.getpid(),
+                                "token": self.token})
         threading.Thread(target=self._accept, name="agent-accept", daemon=True).start()
+
+    def address(self) -> Dict[str, Any]:
+        """What srun on this node needs: where to connect, and the token."""
+        return {"host": self.local_host, "port": self.port, "token": self.token}
 
     def _accept(self) -> None:
         while not self._closed:
@@ -86,43 +211,141 @@ class AgentServer:
                 return
             threading.Thread(target=self._serve, args=(conn, peer), daemon=True).start()
 
-    def _serve(self, conn: socket.socket, peer: Any) -> None:
-        lines = _Lines(conn)
-        hello = lines.next()
-        if not hello or hello.get("op") != "hello":
+    def _serve(self, sock: socket.socket, peer: Any) -> None:
+        sock.settimeout(FIRST_MESSAGE_TIMEOUT)
+        lines = _Lines(sock)
+        first = lines.next()
+        conn = _Conn(sock)
+        if not first or not token_ok(first.get("token"), self.token):
+            if first is not None:
+                conn.send({"op": "error", "message": "authentication failed"})
             conn.close()
             return
-        node = int(hello.get("node", -1))
-        with self._lock:
+        sock.settimeout(None)
+        if first.get("op") == "hello":
+            self._serve_node(conn, lines, first, peer)
+        elif first.get("op") == "step":
+            self._serve_step(conn, lines, first)
+        else:
+            conn.close()
+
+    # -- node agents ----------------------------------------------------------------------
+    def _serve_node(self, conn: _Conn, lines: _Lines, hello: Dict[str, Any], peer: Any) -> None:
+        try:
+            node = int(hello.get("node", -1))
+        except (TypeError, ValueError):
+            node = -1
+        with self._cond:
             if self._closed:
-                _send(conn, {"op": "exit", "code": self.info.get("exit_code", 0)})
+                conn.send({"op": "exit", "code": self.info.get("exit_code", 0)})
                 conn.close()
                 return
+            old = self._node_conns.get(node)
             self.nodes[node] = {"name": hello.get("name"), "addr": hello.get("addr") or peer[0],
                                 "pid": hello.get("pid"), "joined": time.time()}
-            self._conns.append(conn)
+            self._node_conns[node] = conn
+            self._cond.notify_all()
+        if old is not None:
+            old.close()
+        conn.send(dict(self.info, op="welcome"))
+        while True:
+            msg = lines.next()
+            if msg is None:
+                break
+            step = msg.get("step")
+            with self._lock:
+                route = self._steps.get(str(step)) if step is not None else None
+            if route is not None and msg.get("op") in ("io", "task_exit"):
+                msg["node"] = node
+                route.conn.send(msg)
+        with self._cond:
+            if self._node_conns.get(node) is not conn:
+                return  # replaced by a new connection of the same node
+            del self._node_conns[node]
+            if node in self.nodes:
+                self.nodes[node]["left"] = time.time()
+            routes = [r for r in self._steps.values() if node in r.nodes]
+            closed = self._closed
+        conn.close()
+        if not closed:
+            for route in routes:
+                route.conn.send({"op": "lost", "node": node})
+
+    # -- srun -----------------------------------------------------------------------------
+    def _serve_step(self, conn: _Conn, lines: _Lines, req: Dict[str, Any]) -> None:
+        step = str(req.get("step"))
+        plan = req.get("nodes") or {}
         try:
-            _send(conn, dict(self.info, op="welcome"))
-        except OSError:
-            pass
+            needed = {int(k) for k in plan}
+            timeout = float(req.get("timeout") or DEFAULT_CONNECT_TIMEOUT)
+        except (TypeError, ValueError):
+            conn.send({"op": "error", "message": "invalid step request"})
+            conn.close()
+            return
+        deadline = time.time() + timeout
+        with self._cond:
+            while True:
+                missing = sorted(needed - set(self._node_conns))
+                gone = [n for n in missing if "left" in self.nodes.get(n, {})]
+                left = deadline - time.time()
+                if not missing or gone or left <= 0 or self._closed:
+                    break
+                self._cond.wait(min(left, 1.0))
+            if not missing and not self._closed:
+                route = _Route(conn, set(needed))
+                self._steps[step] = route
+                targets = {n: self._node_conns[n] for n in needed}
+        if missing or self._closed:
+            conn.send({"op": "error", "missing": missing, "gone": gone,
+                       "message": "node agents not connected"})
+            conn.close()
+            return
+        for n, target in sorted(targets.items()):
+            part = plan.get(str(n)) or {}
+            ok = target.send({"op": "run", "step": step, "env": part.get("env") or {},
+                              "cwd": part.get("cwd"), "tasks": part.get("tasks") or []})
+            if not ok:
+                conn.send({"op": "lost", "node": n})
+        conn.send({"op": "started"})
+        try:
+            while True:
+                msg = lines.next()
+                if msg is None:
+                    break
+                if msg.get("op") == "signal":
+                    with self._lock:
+                        targets = {n: self._node_conns.get(n) for n in route.nodes}
+                    for target in targets.values():
+                        if target is not None:
+                            target.send({"op": "signal", "step": step,
+                                         "signum": int(msg.get("signum") or signal.SIGTERM)})
+        finally:
+            with self._lock:
+                self._steps.pop(step, None)
+                targets = {n: self._node_conns.get(n) for n in route.nodes}
+            for target in targets.values():
+                if target is not None:
+                    target.send({"op": "end", "step": step})
+            conn.close()
 
     def finish(self, code: int) -> None:
         """The job is over: tell every node agent to exit, and stop listening."""
-        with self._lock:
+        with self._cond:
             self._closed = True
             self.info["exit_code"] = code
-            conns, self._conns = self._conns, []
+            conns = list(self._node_conns.values())
+            self._node_conns = {}
+            self._cond.notify_all()
         for conn in conns:
-            try:
-                _send(conn, {"op": "exit", "code": code})
-                conn.close()
-            except OSError:
-                pass
+            conn.send({"op": "exit", "code": code})
+            conn.close()
         try:
             self.sock.close()
         except OSError:
             pass
 
+
+# ------------------------------------------------------------------ the other nodes' agent
 
 def _my_addr() -> str:
     try:
@@ -132,67 +355,340 @@ def _my_addr() -> str:
 
 
 def _find_main(desc: Dict[str, Any], placement: Dict[str, Any],
-               job_dir: Optional[str]) -> Optional[tuple]:
+               job_dir: Optional[str]) -> Optional[Tuple[str, int, str]]:
+    """(host, port, token) of the main node's server, or None while it is not known yet."""
     port = int(desc.get("agent_port") or 0)
     if port and placement.get("main_node_addr"):
-        return placement["main_node_addr"], port
+        return placement["main_node_addr"], port, main_token(desc, False)
     if job_dir:
         data = read_json(os.path.join(job_dir, "agent.json"))
         if data and data.get("port"):
-            return placement.get("main_node_addr") or data.get("host") or "127.0.0.1", \
-                int(data["port"])
+            token = str(desc.get("agent_token") or data.get("token") or "")
+            return (placement.get("main_node_addr") or data.get("host") or "127.0.0.1",
+                    int(data["port"]), token)
     return None
+
+
+class _Task:
+    def __init__(self, step: str, rank: int, pid: int, readers: List[threading.Thread]) -> None:
+        self.step = step
+        self.rank = rank
+        self.pid = pid
+        self.readers = readers
+        self.done = False
+
+
+class NodeAgent:
+    """A non-main node's agent: joins the main node, runs the step tasks it is sent, streams
+    their output back and reports their exits."""
+
+    def __init__(self, desc: Dict[str, Any], placement: Dict[str, Any],
+                 job_dir: Optional[str], node_name: str,
+                 environ: Optional[Dict[str, str]] = None) -> None:
+        self.desc = desc
+        self.placement = placement
+        self.job_dir = job_dir
+        self.node_name = node_name
+        self.environ = dict(os.environ if environ is None else environ)
+        self.conn: Optional[_Conn] = None
+        self.tasks: Dict[int, _Task] = {}      # pid -> task
+        self.lock = threading.Lock()
+        self.spawned = threading.Event()
+        self.stopping = False
+        self.refused = False
+
+    def connect(self, timeout: float) -> bool:
+        deadline = time.time() + timeout
+        while not self.stopping:
+            target = _find_main(self.desc, self.placement, self.job_dir)
+            if target:
+                sock = None
+                try:
+                    sock = socket.create_connection(target[:2], timeout=5)
+                    _send(sock, {"op": "hello", "token": target[2],
+                                 "node": int(self.placement.get("node_index") or 0),
+                                 "name": self.node_name, "addr": _my_addr(),
+                                 "pid": os.getpid()})
+                    lines = _Lines(sock)
+                    reply = lines.next()
+                    if reply and reply.get("op") in ("welcome", "exit"):
+                        sock.settimeout(None)
+                        self.conn = _Conn(sock)
+                        self.lines = lines
+                        self.first = reply
+                        return True
+                    self.refused = bool(reply and reply.get("op") == "error")
+                except OSError:
+                    pass
+                if sock is not None:
+                    sock.close()
+            if time.time() > deadline:
+                return False
+            time.sleep(0.2)
+        return False
+
+    def serve(self) -> int:
+        """Handle the main node's messages until the job is over or the main node is gone."""
+        assert self.conn is not None
+        threading.Thread(target=self._reaper, name="agent-reaper", daemon=True).start()
+        msg: Optional[Dict[str, Any]] = self.first
+        try:
+            while msg is not None and msg.get("op") != "exit":
+                op = msg.get("op")
+                if op == "run":
+                    self._run(str(msg.get("step")), msg)
+                elif op == "signal":
+                    self._signal(str(msg.get("step")), int(msg.get("signum") or 0))
+                elif op == "end":
+                    self._signal(str(msg.get("step")), signal.SIGKILL)
+                msg = self.lines.next()
+        finally:
+            self.shutdown()
+        return 0
+
+    def stop(self) -> None:
+        """From a signal handler: make serve() return (its recv sees the end of stream)."""
+        self.stopping = True
+        if self.conn is not None:
+            try:
+                self.conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def shutdown(self) -> None:
+        """The job is over (or the main node is gone): no task of this node survives."""
+        if self.conn is not None:
+            self.conn.close()
+        with self.lock:
+            pids = [t.pid for t in self.tasks.values() if not t.done]
+        for signum in (signal.SIGCONT, signal.SIGTERM):
+            for pid in pids:
+                _killpg(pid, signum)
+        deadline = time.time() + 1.0
+        while time.time() < deadline:
+            with self.lock:
+                if all(t.done for t in self.tasks.values()):
+                    break
+            time.sleep(0.02)
+        for pid in pids:
+            _killpg(pid, signal.SIGKILL)
+        if os.getsid(0) == os.getpid():   # a session of our own: sweep what tasks left behind
+            for pid in session_pids(os.getpid()):
+                if pid != os.getpid():
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+
+    # -- tasks ------------------------------------------------------------------------------
+    def _env(self, base: Dict[str, str], extra: Dict[str, str]) -> Dict[str, str]:
+        env = dict(base)
+        env.update(extra)
+        for k, v in self.environ.items():
+            if k.startswith(_INFRA_PREFIXES) or k in _INFRA_NAMES:
+                env[k] = v
+        return {str(k): str(v) for k, v in env.items()}
+
+    def _run(self, step: str, msg: Dict[str, Any]) -> None:
+        base = msg.get("env") or {}
+        cwd = msg.get("cwd") or None
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            for spec in msg.get("tasks") or []:
+                self._start(step, spec, base, cwd, null)
+        finally:
+            os.close(null)
+
+    def _start(self, step: str, spec: Dict[str, Any], base: Dict[str, str],
+               cwd: Optional[str], null: int) -> None:
+        rank = int(spec.get("rank") or 0)
+        assert self.conn is not None
+        to_close: List[int] = []
+        pipes: List[Tuple[int, int]] = []
+        started = False
+        try:
+            stdin = null
+            if spec.get("input"):
+                try:
+                    stdin = os.open(spec["input"], os.O_RDONLY)
+                    to_close.append(stdin)
+                except OSError as exc:
+                    raise _LaunchError("Could not open stdin file %s: %s"
+                                       % (spec["input"], os.strerror(exc.errno or 5)))
+            fds = []
+            for fd_no, key in ((1, "out"), (2, "err")):
+                if spec.get(key, True):
+                    r, w = os.pipe()
+                    pipes.append((fd_no, r))
+                    to_close.append(w)
+                    fds.append(w)
+                else:
+                    fds.append(null)
+            argv = [str(a) for a in spec.get("argv") or []]
+            if not argv:
+                raise _LaunchError("no command")
+            env = self._env(base, spec.get("env") or {})
+            with self.lock:  # the reaper looks the pid up under the lock: register first
+                pid = spawn(argv, env, cwd, stdin, fds[0], fds[1], new_pgrp=True)
+                readers = [threading.Thread(target=self._pump, args=(step, rank, fd_no, r),
+                                            daemon=True) for fd_no, r in pipes]
+                for t in readers:
+                    t.start()
+                self.tasks[pid] = _Task(step, rank, pid, readers)
+                started = True
+            self.spawned.set()
+        except (OSError, _LaunchError) as exc:
+            text = "%s: error: %s: task %d: %s\n" % ("slurmstepd", self.node_name, rank, exc)
+            self.conn.send({"op": "io", "step": step, "rank": rank, "fd": 2,
+                            "data": encode_data(text.encode("utf-8"))})
+            self.conn.send({"op": "task_exit", "step": step, "rank": rank, "status": 1 << 8})
+        finally:
+            for fd in to_close + ([] if started else [r for _n, r in pipes]):
+                os.close(fd)
+
+    def _pump(self, step: str, rank: int, fd_no: int, src: int) -> None:
+        assert self.conn is not None
+        while True:
+            try:
+                data = os.read(src, 65536)
+            except InterruptedError:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            self.conn.send({"op": "io", "step": step, "rank": rank, "fd": fd_no,
+                            "data": encode_data(data)})
+        os.close(src)
+
+    def _reaper(self) -> None:
+        """Reap every child (the agent is PID 1 of a Batch container: orphans too)."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                self.spawned.wait(0.5)
+                self.spawned.clear()
+                continue
+            except InterruptedError:
+                continue
+            with self.lock:
+                task = self.tasks.get(pid)
+            if task is not None:
+                threading.Thread(target=self._finish, args=(task, status), daemon=True).start()
+
+    def _finish(self, task: _Task, status: int) -> None:
+        deadline = time.time() + DRAIN_TIMEOUT
+        for t in task.readers:
+            t.join(max(0.0, deadline - time.time()))
+        with self.lock:
+            task.done = True
+            self.tasks.pop(task.pid, None)
+        if self.conn is not None:
+            self.conn.send({"op": "task_exit", "step": task.step, "rank": task.rank,
+                            "status": status})
+
+    def _signal(self, step: str, signum: int) -> None:
+        if not signum:
+            return
+        with self.lock:
+            pids = [t.pid for t in self.tasks.values() if t.step == step and not t.done]
+        for pid in pids:
+            _killpg(pid, signum)
+
+
+class _LaunchError(Exception):
+    pass
+
+
+def _killpg(pgid: int, signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except OSError:
+        pass
 
 
 def run_node_agent(desc: Dict[str, Any], placement: Dict[str, Any], job_dir: Optional[str],
                    node_name: str, timeout: Optional[float] = None) -> int:
-    """A non-main node: join the main node, then wait until it says the job is over (or the
-    connection drops, or SIGTERM arrives: Batch stops the other nodes when the main one ends)."""
+    """A non-main node: join the main node, run the step tasks it sends until it says the job
+    is over (or the connection drops, or SIGTERM arrives: Batch stops the other nodes when the
+    main one ends)."""
+    agent = NodeAgent(desc, placement, job_dir, node_name)
+
     def on_term(signum: int, frame: Any) -> None:
-        raise _Stop()
+        if agent.conn is None:
+            raise _Stop()
+        agent.stop()
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_term)
+    timeout = float(desc.get("agent_timeout") or DEFAULT_CONNECT_TIMEOUT) \
+        if timeout is None else timeout
     try:
-        return _agent(desc, placement, job_dir, node_name, timeout)
+        if not agent.connect(timeout):
+            if agent.stopping:
+                return 0
+            why = "the main node refused this node" if agent.refused else \
+                "cannot reach the main node of the job"
+            sys.stderr.write("slurmstepd: error: %s: %s\n" % (node_name, why))
+            return 1
     except _Stop:
         return 0
+    return agent.serve()
 
 
 class _Stop(Exception):
     pass
 
 
-def _agent(desc: Dict[str, Any], placement: Dict[str, Any], job_dir: Optional[str],
-           node_name: str, timeout: Optional[float]) -> int:
-    timeout = float(desc.get("agent_timeout") or DEFAULT_CONNECT_TIMEOUT) \
-        if timeout is None else timeout
-    deadline = time.time() + timeout
-    sock = None
-    while sock is None:
-        target = _find_main(desc, placement, job_dir)
-        if target:
-            try:
-                sock = socket.create_connection(target, timeout=5)
-            except OSError:
-                sock = None
-        if sock is None:
-            if time.time() > deadline:
-                sys.stderr.write("slurmstepd: error: %s: cannot reach the main node of the job\n"
-                                 % node_name)
-                return 1
-            time.sleep(0.2)
-    sock.settimeout(None)
-    try:
-        _send(sock, {"op": "hello", "node": int(placement.get("node_index") or 0),
-                     "name": node_name, "addr": _my_addr(), "pid": os.getpid()})
-        lines = _Lines(sock)
+# ------------------------------------------------------------------ srun's side
+
+class StepClient:
+    """srun's connection to the main node's server for one step.  `on_message` is called from
+    a reader thread with every message after "started" (io, task_exit, lost), and with
+    {"op": "closed"} when the server goes away."""
+
+    def __init__(self, address: Dict[str, Any], on_message: Callable[[Dict[str, Any]], None]
+                 ) -> None:
+        self.address = address
+        self.on_message = on_message
+        self.conn: Optional[_Conn] = None
+        self.reply: Optional[Dict[str, Any]] = None
+        self.replied = threading.Event()
+
+    def start(self, step: str, plan: Dict[str, Any], timeout: float) -> None:
+        sock = socket.create_connection((self.address.get("host") or "127.0.0.1",
+                                         int(self.address["port"])), timeout=10)
+        sock.settimeout(None)
+        self.conn = _Conn(sock)
+        if not self.conn.send({"op": "step", "token": self.address.get("token"), "step": step,
+                               "timeout": timeout,
+                               "nodes": {str(k): v for k, v in plan.items()}}):
+            raise OSError("connection to the main node's agent lost")
+        threading.Thread(target=self._read, name="srun-step", daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.conn is not None
+        lines = _Lines(self.conn.sock)
         while True:
             msg = lines.next()
-            if msg is None or msg.get("op") == "exit":
-                return 0
-            if msg.get("op") == "run":
-                _send(sock, {"op": "error", "message": "srun fan-out to other nodes is not "
-                                                       "implemented yet"})
-    finally:
-        sock.close()
+            if msg is None:
+                break
+            if not self.replied.is_set() and msg.get("op") in ("started", "error"):
+                self.reply = msg
+                self.replied.set()
+                continue
+            self.on_message(msg)
+        if not self.replied.is_set():
+            self.reply = {"op": "error", "message": "the main node's agent closed the connection"}
+            self.replied.set()
+        elif self.reply and self.reply.get("op") == "started":
+            self.on_message({"op": "closed"})
+
+    def signal(self, signum: int) -> None:
+        if self.conn is not None:
+            self.conn.send({"op": "signal", "signum": int(signum)})
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()

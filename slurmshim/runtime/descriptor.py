@@ -73,6 +73,12 @@ default shown.  Times are POSIX seconds, memory is MiB, time limits are minutes.
                              (Batch: that is what CloudWatch Logs sees)
     agent_port       int     TCP port of the main node's agent for multi-node jobs; 0 = any
                              free port on loopback, published in <stage dir>/agent.json (local)
+    agent_token      str?    shared secret every node's agent and srun present to the main
+                             node's agent server; null = a random one published in the 0600
+                             <stage dir>/agent.json (agent_port 0), else a digest of this
+                             descriptor (runtime/agent.py)
+    agent_timeout    float?  seconds a node agent tries to join the main node, and srun waits
+                             for nodes that have not joined (null: 900; srun locally: 60)
     provide_srun     bool    put an `srun` that runs slurmshim.runtime.srun first on PATH
     user_env         str     what "the user's environment on the node" is for --export=NONE
                              and lists: "inherit" (the runtime's environment: a container's
@@ -115,8 +121,8 @@ DEFAULTS: Dict[str, Any] = {
     "output": None, "error": None, "input": None, "open_mode": None, "environment": {},
     "export": None, "signal": None, "restart_count": 0, "efa": False, "stage": None,
     "slurm_conf": "/etc/slurm/slurm.conf", "umask": None, "prio_process": 0, "kill_wait": 30,
-    "enforce_time_limit": False, "tee_output": False, "agent_port": 0, "provide_srun": True,
-    "user_env": "inherit",
+    "enforce_time_limit": False, "tee_output": False, "agent_port": 0, "agent_token": None,
+    "agent_timeout": None, "provide_srun": True, "user_env": "inherit",
 }
 
 

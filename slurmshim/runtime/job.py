@@ -25,7 +25,7 @@ Files under <stage>/<raw id>/ (when the descriptor has a stage):
                   (COMPLETED FAILED CANCELLED TIMEOUT REQUEUED PREEMPTED NODE_FAIL), exit_code,
                   signal, rc, reason, start_time, end_time, node, steps, nodes_joined
     steps/        the step directory (SLURMSHIM_STEP_DIR): counter, step-<id>.json, job.json
-    agent.json    the main node's agent address (multi-node, agent_port 0)
+    agent.json    the main node's agent address and token (multi-node, agent_port 0; 0600)
     control.json  written by the supervisor, consumed by the runtime
 Without a stage, the step directory lives in the job's private temporary directory.
 """
@@ -42,7 +42,8 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .agent import AgentServer, run_node_agent
+from .agent import (DEFAULT_CONNECT_TIMEOUT, AgentServer, main_token, run_node_agent,
+                    write_private_json)
 from .common import (StepDir, cancel_banner, error_line, exit_info, kill_session,
                      session_pids, spawn, take_control, write_fd, write_json)
 from .descriptor import (ENV_START_TIME, DescriptorError, load_descriptor,
@@ -377,6 +378,8 @@ class BatchJob:
             bin_dir = os.path.join(self.tmp, "bin")
             _srun_shim(bin_dir)
             env["PATH"] = bin_dir + os.pathsep + (env.get("PATH") or os.defpath)
+        if int(self.placement.get("num_nodes") or 1) > 1:
+            self._start_server()
         self._steps.write_job_info({
             "job_id": self.raw_id, "array_job_id": self.ids["array_job_id"],
             "array_task_id": self.ids["array_task_id"], "name": d.get("name"),
@@ -385,7 +388,8 @@ class BatchJob:
             "cpus_per_node": d.get("cpus_per_node"), "node_index": self.node_index,
             "cpus_per_task": d.get("cpus_per_task"), "kill_wait": d.get("kill_wait"),
             "restart_count": d.get("restart_count"), "start_time": self.start_time,
-            "work_dir": d.get("work_dir"), "open_mode": d.get("open_mode")})
+            "work_dir": d.get("work_dir"), "open_mode": d.get("open_mode"),
+            "node_wait": self._node_wait()})
         batch_rec = {"job_id": self.raw_id, "step_id": "batch", "name": "batch",
                      "state": "RUNNING", "start_time": self.start_time,
                      "ntasks": 1, "ncpus": int((d.get("cpus_per_node") or [1])[0]),
@@ -421,9 +425,6 @@ class BatchJob:
             t = threading.Thread(target=_pump, args=(src, dests), daemon=True)
             t.start()
             threads.append(t)
-        if int(self.placement.get("num_nodes") or 1) > 1:
-            self.server = AgentServer({"job_id": self.raw_id, "start_time": self.start_time},
-                                      port=int(d.get("agent_port") or 0), job_dir=self.job_dir)
         self._write_status(batch_pid=self.child)
 
         status = self._wait()
@@ -432,6 +433,28 @@ class BatchJob:
         for t in threads:
             t.join(timeout=5)
         return self._finish(info, batch_rec)
+
+    def _start_server(self) -> None:
+        """Multi-node: the agent server the other nodes join, started before the script so
+        that its first srun finds it; srun reads its address and token from <step dir>/agent.json
+        (owner-only, like <stage>/agent.json for the local backend's node agents)."""
+        port = int(self.desc.get("agent_port") or 0)
+        if self.job_dir:
+            try:
+                os.unlink(os.path.join(self.job_dir, "agent.json"))  # a previous run's
+            except OSError:
+                pass
+        token = main_token(self.desc, publishes=bool(self.job_dir) and not port)
+        self.server = AgentServer({"job_id": self.raw_id, "start_time": self.start_time},
+                                  port=port, job_dir=self.job_dir, token=token)
+        write_private_json(os.path.join(self._steps.path, "agent.json"), self.server.address())
+
+    def _node_wait(self) -> float:
+        """How long srun waits for another node's agent to join: on AWS Batch nodes start
+        minutes apart; locally they all start with the job."""
+        if self.desc.get("agent_timeout"):
+            return float(self.desc["agent_timeout"])
+        return 60.0 if not int(self.desc.get("agent_port") or 0) else DEFAULT_CONNECT_TIMEOUT
 
     def _wait(self) -> int:
         """Wait for the batch script.  waitpid(-1) also reaps orphans that the kernel hands to

@@ -14,9 +14,13 @@ written at start (state RUNNING, srun's pid) and at the end (exit code and signa
 task, state COMPLETED / FAILED / CANCELLED, times, ntasks, ncpus, node list), so the host can show
 N.0, N.1 in sacct.
 
-Steps run on this node.  Tasks that the layout puts on other nodes of a multi-node job are run
-here too, with a warning, until the node agent learns the "run" request (runtime/agent.py): see
-_launch_remote.
+Tasks on this node are forked here; the tasks that the layout puts on the job's other nodes
+are sent, through the main node's agent server, to those nodes' agents (runtime/agent.py), which
+start them in their own process groups and stream their output and exit statuses back; srun
+labels and writes the output, forwards signals and reports every task's exit as usual.  Nodes
+whose agent has not joined yet are waited for ($SLURMSHIM_SRUN_NODE_WAIT seconds, else the
+job's node_wait); a node lost mid-step fails its tasks with exit code 1.  Remote tasks read
+stdin from /dev/null unless -i names a file (opened on their node).
 """
 from __future__ import annotations
 
@@ -28,13 +32,15 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .common import StepDir, exit_info, signal_name, spawn
+from .common import StepDir, exit_info, read_json, signal_name, spawn
 from .descriptor import (ENV_STEP_DIR, compress_counts, compress_hostlist, compress_indices,
                          expand_hostlist)
 from .env import block_layout, export_mode
 from .fname import expand_pattern
 
 PROG = "srun"
+ENV_NODE_WAIT = "SLURMSHIM_SRUN_NODE_WAIT"   # seconds to wait for other nodes' agents to join
+ANNOUNCE_AFTER = 2.0   # seconds of waiting for nodes before srun says it is waiting
 
 # long name -> (short letter or None, argument: 0 none / 1 required / 2 optional, kind)
 # kind: the key in opts, "ignore" (accepted, no effect) or "warn" (accepted, warning)
@@ -330,6 +336,14 @@ class _Out:
         self.lock = threading.Lock()
 
 
+def label_lines(prefix: bytes, buf: bytes) -> Tuple[bytes, bytes]:
+    """Split off the complete lines of `buf`, each with `prefix`: (text to write, the rest)."""
+    if b"\n" not in buf:
+        return b"", buf
+    head, rest = buf.rsplit(b"\n", 1)
+    return b"".join(prefix + line + b"\n" for line in head.split(b"\n")), rest
+
+
 def _label_pump(src: int, out: _Out, prefix: bytes) -> None:
     buf = b""
     while True:
@@ -341,16 +355,19 @@ def _label_pump(src: int, out: _Out, prefix: bytes) -> None:
             break
         if not data:
             break
-        buf += data
-        if b"\n" in buf:
-            head, buf = buf.rsplit(b"\n", 1)
-            text = b"".join(prefix + line + b"\n" for line in head.split(b"\n"))
+        text, buf = label_lines(prefix, buf + data)
+        if text:
             with out.lock:
                 write_fd_bytes(out.fd, text)
     if buf:
         with out.lock:
             write_fd_bytes(out.fd, prefix + buf + b"\n")
     os.close(src)
+
+
+def _decode(text: str) -> bytes:
+    from .agent import decode_data
+    return decode_data(text)
 
 
 def write_fd_bytes(fd: int, data: bytes) -> None:
@@ -559,23 +576,32 @@ class Step:
             out.append(files[path])
         return out
 
-    def _inputs(self) -> List[int]:
+    def _input_specs(self) -> List[Optional[str]]:
+        """Per rank: None = srun's stdin, "" = /dev/null, else a file to open."""
         spec = self.opts.get("input") or self.environ.get("SRUN_INPUT")
-        null = self._devnull()
         if spec is None or spec == "all":
-            return [0] * self.ntasks
+            return [None] * self.ntasks
         if spec == "none":
-            return [null] * self.ntasks
+            return [""] * self.ntasks
         if spec.isdigit():
-            return [0 if r == int(spec) else null for r in range(self.ntasks)]
-        fds = []
-        for rank in range(self.ntasks):
-            path = self._expand(spec, rank)
-            try:
-                fds.append(os.open(path, os.O_RDONLY))
-            except OSError as exc:
-                raise StepError("Could not open stdin file %s: %s"
-                                % (path, os.strerror(exc.errno or 5)))
+            return [None if r == int(spec) else "" for r in range(self.ntasks)]
+        return [self._expand(spec, rank) for rank in range(self.ntasks)]
+
+    def _inputs(self, specs: List[Optional[str]], ranks: Sequence[int]) -> Dict[int, int]:
+        """stdin fds of the tasks run here."""
+        fds: Dict[int, int] = {}
+        for rank in ranks:
+            path = specs[rank]
+            if path is None:
+                fds[rank] = 0
+            elif path == "":
+                fds[rank] = self._devnull()
+            else:
+                try:
+                    fds[rank] = os.open(path, os.O_RDONLY)
+                except OSError as exc:
+                    raise StepError("Could not open stdin file %s: %s"
+                                    % (path, os.strerror(exc.errno or 5)))
         return fds
 
     def _devnull(self) -> int:
@@ -599,12 +625,17 @@ class Step:
                     os.killpg(pid, signum)
                 except OSError:
                     pass
+            if self.remote is not None and self._remote_left():
+                self.remote.signal(signum)
 
     # -- run ---------------------------------------------------------------------------------
     def run(self) -> int:
         self._opened: Dict[str, _Out] = {}
         self._null: Optional[int] = None
         self.kill_at: Optional[float] = None
+        self.alive: Dict[int, int] = {}
+        self.results: Dict[int, int] = {}
+        self.remote: Any = None   # agent.StepClient when tasks run on other nodes
         self.plan()
         self.step_id = self.steps.next_step_id() if self.steps else 0
         name = self.opts.get("job_name") or os.path.basename(self.command[0])
@@ -614,49 +645,48 @@ class Step:
                   "nnodes": len(self.node_names),
                   "node_list": compress_hostlist(self.node_names),
                   "command": list(self.command)}
-        if self.steps:
-            self.steps.write_record(record)
-        remote = sorted({self.node_names[n] for n in self.task_node if n != self.here})
-        if remote:
-            self._launch_remote(remote)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP,
+                    signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT):
+            signal.signal(sig, self._on_signal)
 
-        # a listening socket stands for srun's I/O port (SLURM_SRUN_COMM_PORT), the hook for
-        # a multi-node fan-out
+        # a listening socket stands for srun's I/O port (SLURM_SRUN_COMM_PORT)
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
         port = listener.getsockname()[1]
         try:
             base = self.step_env(port)
-            outs = self._targets("o", 1)
-            errs = self._targets("e", 2)
-            ins = self._inputs()
-            label = bool(self.opts.get("label") or self.environ.get("SLURM_LABELIO"))
-            width = len(str(self.ntasks - 1))
+            self.outs = self._targets("o", 1)
+            self.errs = self._targets("e", 2)
+            in_specs = self._input_specs()
+            self.label = bool(self.opts.get("label") or self.environ.get("SLURM_LABELIO"))
+            self.width = len(str(self.ntasks - 1))
             cwd = self.opts.get("chdir")
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP,
-                        signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT):
-                signal.signal(sig, self._on_signal)
+            local = [r for r in range(self.ntasks) if self.task_node[r] == self.here]
+            remote = [r for r in range(self.ntasks) if self.task_node[r] != self.here]
+            ins = self._inputs(in_specs, local)
+            if remote:
+                self._launch_remote(base, remote, in_specs, cwd or os.getcwd())
+            if self.steps:
+                self.steps.write_record(record)
             pumps = []
-            self.alive: Dict[int, int] = {}
-            for rank in range(self.ntasks):
+            for rank in local:
                 argv = self.programs[rank] if self.programs is not None else self.command
                 env = self.task_env(base, rank)
                 fds = []
-                for target in (outs[rank], errs[rank]):
+                for target in (self.outs[rank], self.errs[rank]):
                     if target is None:
                         fds.append(self._devnull())
-                    elif label:
+                    elif self.label:
                         r, w = os.pipe()
-                        prefix = ("%*d: " % (width, rank)).encode()
-                        pumps.append((r, target, prefix))
+                        pumps.append((r, target, self._prefix(rank)))
                         fds.append(w)
                     else:
                         fds.append(target.fd)
                 pid = spawn(argv, env, cwd, ins[rank], fds[0], fds[1], new_pgrp=True)
                 self.alive[pid] = rank
-                for fd, target in zip(fds, (outs[rank], errs[rank])):
-                    if label and target is not None:
+                for fd, target in zip(fds, (self.outs[rank], self.errs[rank])):
+                    if self.label and target is not None:
                         os.close(fd)
             threads = []
             for r, target, prefix in pumps:
@@ -668,37 +698,167 @@ class Step:
                 t.join(timeout=10)
         finally:
             listener.close()
+            if self.remote is not None:
+                self.remote.close()
         return self._report(results, record)
 
-    def _launch_remote(self, nodes: List[str]) -> None:
-        """Hook for the multi-node fan-out (send {"op": "run"} to each node's agent through the
-        main node).  Until then the tasks run here, with their intended node ids."""
-        sys.stderr.write("%s: warning: tasks for %s run on %s: steps across several nodes are "
-                         "not implemented yet\n" % (PROG, ",".join(nodes),
-                                                    self.node_names[0] if self.here == 0
-                                                    else "this node"))
+    def _prefix(self, rank: int) -> bytes:
+        return ("%*d: " % (self.width, rank)).encode()
+
+    # -- tasks on the other nodes ------------------------------------------------------------
+    def _launch_remote(self, base: Dict[str, str], ranks: List[int],
+                       in_specs: List[Optional[str]], cwd: str) -> None:
+        """Start the tasks of the other nodes through the main node's agent server (which
+        relays to each node's agent, runtime/agent.py), waiting for nodes that have not joined
+        yet.  Their output and exits come back through _on_remote."""
+        from .agent import DEFAULT_CONNECT_TIMEOUT, StepClient  # only multi-node steps need it
+        address = read_json(os.path.join(self.steps.path, "agent.json")) if self.steps else None
+        if not address or not address.get("port"):
+            raise StepError("Unable to create step for job %d: no node agent server for the "
+                            "job's other nodes (srun must run on the job's main node)"
+                            % self.job_id)
+        plan: Dict[int, Dict[str, Any]] = {}
+        for rank in ranks:
+            node = self.task_node[rank]
+            part = plan.setdefault(node, {"env": base, "cwd": cwd, "tasks": []})
+            argv = self.programs[rank] if self.programs is not None else self.command
+            env = self.task_env(base, rank)
+            part["tasks"].append({
+                "rank": rank, "argv": list(argv),
+                "env": {k: v for k, v in env.items() if base.get(k) != v},
+                "out": self.outs[rank] is not None, "err": self.errs[rank] is not None,
+                "input": in_specs[rank] or None})
+        self._rlock = threading.Lock()
+        self._rbuf: Dict[Tuple[int, int], bytes] = {}
+        self._rpending = set(ranks)
+        self._lost: List[int] = []
+        timeout = float(self.environ.get(ENV_NODE_WAIT) or self.info.get("node_wait") or
+                        DEFAULT_CONNECT_TIMEOUT)
+        client = StepClient(address, self._on_remote)
+        try:
+            client.start(str(self.step_id), plan, timeout)
+        except OSError as exc:
+            raise StepError("Unable to create step for job %d: cannot reach the node agent "
+                            "server: %s" % (self.job_id, exc))
+        self.remote = client
+        names = compress_hostlist([self.node_names[n] for n in sorted(plan)])
+        began, announced = time.time(), False
+        while not client.replied.wait(0.05):
+            stop = [s for s in self.pending if s in (signal.SIGTERM, signal.SIGINT,
+                                                    signal.SIGQUIT, signal.SIGHUP)]
+            if stop:
+                sys.stderr.write("%s: Cancelled pending job step with signal %d\n"
+                                 % (PROG, stop[0]))
+                raise StepError("Unable to create step for job %d: Job/step already "
+                                "completing or completed" % self.job_id)
+            if not announced and time.time() - began >= ANNOUNCE_AFTER:
+                announced = True
+                sys.stderr.write("%s: Job %d step creation temporarily disabled, retrying "
+                                 "(waiting for %s to join)\n" % (PROG, self.job_id, names))
+                sys.stderr.flush()
+        reply = client.reply or {}
+        if reply.get("op") != "started":
+            gone = [self.node_names[n] for n in reply.get("gone") or []]
+            missing = [self.node_names[n] for n in reply.get("missing") or []
+                       if self.node_names[n] not in gone]
+            if gone:
+                why = "Node failure on %s" % compress_hostlist(gone)
+            elif missing:
+                why = "%s not responding: no node agent joined within %d seconds" \
+                    % (compress_hostlist(missing), int(timeout))
+            else:
+                why = str(reply.get("message") or "the node agent server refused the step")
+            raise StepError("Unable to create step for job %d: %s" % (self.job_id, why))
+        if announced:
+            sys.stderr.write("%s: Step created for StepId=%d.%d\n"
+                             % (PROG, self.job_id, self.step_id))
+
+    def _remote_left(self) -> bool:
+        if self.remote is None:
+            return False
+        with self._rlock:
+            return bool(self._rpending)
+
+    def _on_remote(self, msg: Dict[str, Any]) -> None:
+        """Messages about the other nodes' tasks (from StepClient's reader thread)."""
+        op = msg.get("op")
+        if op == "io":
+            rank = int(msg.get("rank") or 0)
+            fd = 2 if msg.get("fd") == 2 else 1
+            if 0 <= rank < self.ntasks:
+                self._remote_write(rank, fd, _decode(msg.get("data") or ""))
+        elif op == "task_exit":
+            rank = int(msg.get("rank") or 0)
+            self._remote_flush(rank)
+            with self._rlock:
+                if rank in self._rpending:
+                    self._rpending.discard(rank)
+                    self.results[rank] = int(msg.get("status") or 0)
+        elif op in ("lost", "closed"):
+            with self._rlock:
+                if op == "lost":
+                    nodes = {int(msg.get("node") or 0)}
+                else:
+                    nodes = {self.task_node[r] for r in self._rpending}
+                ranks = [r for r in self._rpending if self.task_node[r] in nodes]
+            for node in sorted(nodes):
+                if node not in self._lost and any(self.task_node[r] == node for r in ranks):
+                    self._lost.append(node)
+                    sys.stderr.write("%s: error: Node failure on %s\n"
+                                     % (PROG, self.node_names[node]))
+                    sys.stderr.flush()
+            for rank in ranks:
+                self._remote_flush(rank)
+            with self._rlock:
+                for rank in ranks:
+                    if rank in self._rpending:
+                        self._rpending.discard(rank)
+                        self.results[rank] = 1 << 8   # exit code 1
+
+    def _remote_write(self, rank: int, fd: int, data: bytes) -> None:
+        target = (self.outs if fd == 1 else self.errs)[rank]
+        if target is None or not data:
+            return
+        if self.label:
+            key = (rank, fd)
+            text, self._rbuf[key] = label_lines(self._prefix(rank), self._rbuf.get(key, b"") + data)
+            data = text
+        if data:
+            with target.lock:
+                write_fd_bytes(target.fd, data)
+
+    def _remote_flush(self, rank: int) -> None:
+        for fd, targets in ((1, self.outs), (2, self.errs)):
+            rest = self._rbuf.pop((rank, fd), b"")
+            if rest and targets[rank] is not None:
+                with targets[rank].lock:
+                    write_fd_bytes(targets[rank].fd, self._prefix(rank) + rest + b"\n")
 
     def _wait(self) -> Dict[int, int]:
-        results: Dict[int, int] = {}
+        results = self.results
         kill_bad = self.opts.get("kill_on_bad_exit")
         if kill_bad is None and self.environ.get("SLURM_KILL_BAD_EXIT"):
             kill_bad = self.environ["SLURM_KILL_BAD_EXIT"] != "0"
         if kill_bad not in (None, False):
             kill_bad = str(kill_bad) != "0"
         delay = 0.002
-        while self.alive:
+        while self.alive or self._remote_left():
             self._forward()
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
+            if kill_bad and not self.cancelled and any(results.values()):
+                self.cancelled = True
+                self.pending.append(signal.SIGKILL)
+                continue
+            pid = 0
+            if self.alive:
+                try:
+                    pid, status = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    self.alive.clear()
+                    continue
             if pid:
                 rank = self.alive.pop(pid, None)
                 if rank is not None:
                     results[rank] = status
-                    if kill_bad and status != 0 and not self.cancelled:
-                        self.cancelled = True
-                        self.pending.append(signal.SIGKILL)
                 delay = 0.002
                 continue
             if self.kill_at is not None and time.time() >= self.kill_at:

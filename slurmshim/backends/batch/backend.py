@@ -10,6 +10,13 @@ Steady state: ONE API call per sbatch.  The Batch job ids go to the record's `ba
 list, one id per submit) and the plan's facts (queue, chunk offsets and sizes, node names,
 planned attempts) to the kv entry `batch:plan:<job id>`.
 
+Plugins: `plan` runs the plugins' batch_job_definition on the RegisterJobDefinition request and
+then names the definition by its content hash again (translate.rename_job_definition: a site
+plugin's volume makes another definition, registered once and cached like any), then
+batch_submit_job once per SubmitJob request.  Every submission path plans through it (sbatch,
+held jobs released, requeues, `sbatch --test-only`), so what Batch receives and what
+--test-only shows are what the plugins made.
+
 Held jobs (-H, --begin in the future, dependencies Batch cannot express, requeued jobs) stay
 PENDING in the ledger and are submitted by the first `kick`/`refresh` that finds them eligible
 (any slurmshim command: squeue, sacct, sbatch --wait ...): there is no daemon.
@@ -33,8 +40,27 @@ API calls are the cost that matters (Batch throttles every API per account), so:
 * moto and other emulators that ignore retryStrategy end a reclaimed job FAILED after one
   attempt: slurmshim then requeues it itself (a new SubmitJob), bounded by the partition's
   `retries`, so the behaviour users see is the same.
+* array tasks get the same treatment (Batch's retryStrategy applies to each child, so on AWS
+  it is rare): a reclaimed child Batch did not retry is sent again ON ITS OWN, as a one-task
+  job at its array position (translate.plan_submission(positions=[p]): no arrayProperties,
+  the descriptor's offset is the position, the tags name the array).  Its facts go to the kv
+  entry `batch:requeued:<array id>` (task job id -> ids, attempts, restart base), not to the
+  array's plan; from then on that task is refreshed like a plain job (DescribeJobs of its
+  own id, in the same call as the chunk parents) and the chunk's listings no longer touch it
+  (its old child is not its Batch job any more).  `scontrol requeue N_T` sends a task again
+  the same way.  What the emulator's Batch cannot know: the chunk parent still counts the
+  old child FAILED (a native afterok on the whole array would fail), and in a `%N` chain
+  Batch has already failed the reclaimed task's successors ("Dependent Job failed": shown
+  PENDING DependencyNeverSatisfied) -- on AWS, where Batch retries the child itself, neither
+  happens.
 
-In-process refreshes are at most one per SLURMSHIM_BATCH_POLL seconds (default 2).
+Polling: in-process refreshes that are not forced (`sbatch --wait`, through Controller.wait)
+are at most one per interval, the interval starting at SLURMSHIM_BATCH_POLL seconds (default
+2) and growing by half each time a refresh changes nothing in the ledger, up to 5x (at most
+30 s); any change starts it over.  The first refresh after this process submitted waits one
+interval (Batch has nothing to say about a job it just accepted).  `srun` and `sattach` follow
+a job with JobFollower (below): one DescribeJobs per poll, the ledger updated from that same
+detail, backing off the same way.
 
 Cancelling
 ----------
@@ -150,6 +176,7 @@ class BatchBackend:
         self._client = client
         self._last_refresh = 0.0
         self.poll_interval = _poll_interval()
+        self._interval = self.poll_interval    # grows while refreshes find nothing new
         self.warnings: list[str] = []          # squeue-worthy warnings of the last refresh
 
     # ================================================================ plumbing
@@ -172,12 +199,30 @@ class BatchBackend:
         return list(translate.validate_for_batch(spec, part, ctl.config.aws) or [])
 
     def plan(self, ctl: "Controller", rec: JobRecord, spec: JobSpec, part: Partition, *,
-             ignore_dependency: bool = False):
+             ignore_dependency: bool = False, positions: list[int] | None = None):
+        """translate.plan_submission, then the plugins' batch_job_definition (and the
+        definition named by its content again) and batch_submit_job (once per SubmitJob):
+        what is sent, registered, cached and shown by --test-only is what the plugins made."""
         from . import translate
-        return translate.plan_submission(
+        plan = translate.plan_submission(
             spec, rec, part, ctl.config.aws, cluster_name=ctl.config.cluster_name,
             native_deps=self._native_deps(ctl, spec), runtime_bundle=runtime_bundle(),
-            kill_wait=ctl.config.kill_wait, ignore_dependency=ignore_dependency)
+            kill_wait=ctl.config.kill_wait, ignore_dependency=ignore_dependency,
+            positions=positions)
+        self._run_plugins(ctl, plan, spec, part)
+        return plan
+
+    @staticmethod
+    def _run_plugins(ctl: "Controller", plan, spec: JobSpec, part: Partition) -> None:
+        from ... import plugins
+        from . import translate
+        if plugins.manager(ctl.config) is None:
+            return
+        plugins.run_batch_job_definition(ctl.config, plan.job_definition, spec, part)
+        translate.rename_job_definition(plan)
+        for req in plan.submits:
+            plugins.run_batch_submit_job(ctl.config, req, spec, part)
+        translate.check_request_sizes(plan)
 
     def test_only_report(self, ctl: "Controller", rec: JobRecord, spec: JobSpec,
                          part: Partition) -> str:
@@ -197,6 +242,9 @@ class BatchBackend:
             else:
                 held = False
                 self._send(ctl, rec, plan)
+                # a job Batch has just accepted has nothing to tell yet: the first refresh
+                # of this process (sbatch --wait) waits one poll interval
+                self._last_refresh = time.time()
         except BaseException:
             self._forget(ctl, rec)
             raise
@@ -237,8 +285,10 @@ class BatchBackend:
         return out
 
     def _send(self, ctl: "Controller", rec: JobRecord, plan, *, restarts_base: int | None = None,
-              reason: str | None = None) -> list[str]:
-        """Uploads, job definition, SubmitJob(s); then the ids into the ledger."""
+              reason: str | None = None, task: bool = False) -> list[str]:
+        """Uploads, job definition, SubmitJob(s); then the ids into the ledger.  `task`: one
+        array task sent again on its own (a requeue): its facts go to the array's
+        `batch:requeued:<array id>` entry, under the task's job id, not to the array's plan."""
         from . import translate
         client = self.client(ctl)
         self._upload(ctl, plan)
@@ -277,7 +327,13 @@ class BatchBackend:
             fields["reason"] = reason
         with ctl.ledger.transaction():
             ctl.ledger.update(rec.job_id, **fields)
-            ctl.ledger.kv_set(f"batch:plan:{_owner(rec)}", json.dumps(info))
+            if task:
+                key = f"batch:requeued:{_owner(rec)}"
+                requeued = _kv_json(ctl, key) or {}
+                requeued[str(rec.job_id)] = info
+                ctl.ledger.kv_set(key, json.dumps(requeued))
+            else:
+                ctl.ledger.kv_set(f"batch:plan:{_owner(rec)}", json.dumps(info))
             for k in (f"batch:dead:{rec.job_id}",):
                 _kv_del(ctl, k)
         rec.backend_id = fields["backend_id"]
@@ -368,10 +424,17 @@ class BatchBackend:
             if not self._claim(ctl, rec):
                 continue
             try:
-                plan = self.plan(ctl, rec, spec, part, ignore_dependency=ignore_dep)
+                one_task = rec.array_job_id is not None and not rec.is_array_meta and \
+                    spec.array is not None and rec.array_task_id in spec.array.indices
+                if one_task:  # a task requeued by scontrol: sent again on its own
+                    position = list(spec.array.indices).index(rec.array_task_id)
+                    plan = self.plan(ctl, rec, spec, part, ignore_dependency=True,
+                                     positions=[position])
+                else:
+                    plan = self.plan(ctl, rec, spec, part, ignore_dependency=ignore_dep)
                 if plan.hold_for_dependencies:  # pragma: no cover - translate holds no more
                     continue
-                self._send(ctl, rec, plan, reason="None")
+                self._send(ctl, rec, plan, reason="None", task=one_task)
                 _kv_del(ctl, f"requeue:{rec.job_id}")
             except SubmitError as exc:
                 ctl.ledger.update(rec.job_id, state=JobState.FAILED, reason="JobLaunchFailure",
@@ -389,12 +452,20 @@ class BatchBackend:
 
     # ================================================================ refresh
     def refresh(self, ctl: "Controller", recs: list[JobRecord] | None, *,
-                force: bool = False) -> None:
-        """`recs` None: every active job of this backend."""
+                force: bool = False, known: dict[str, dict] | None = None) -> None:
+        """`recs` None: every active job of this backend.  `known`: Batch job details the
+        caller has just described (srun/sattach's follower), not described again.
+
+        Unforced refreshes in one process (`sbatch --wait`, through Controller.wait) are at
+        most one per interval, and the interval backs off while they find nothing new: from
+        SLURMSHIM_BATCH_POLL (2 s) by half again each time up to 5x that (at most 30 s),
+        and back to the start as soon as a refresh changes the ledger."""
         now = time.time()
-        if not force and self._last_refresh and now - self._last_refresh < self.poll_interval:
+        if not force and self._last_refresh and now - self._last_refresh < self._interval:
             return
+        again_in_process = bool(self._last_refresh)
         self._last_refresh = now
+        before = self._changes(ctl)
         if recs is None:
             recs = ctl.ledger.active("batch")
         unsubmitted = [r for r in recs if r.state == JobState.PENDING and not r.backend_id]
@@ -403,22 +474,41 @@ class BatchBackend:
         submitted = [r for r in recs if r.backend_id]
         if submitted:
             self._requeued_now: list[int] = []
-            self._sync(ctl, submitted)
+            self._sync(ctl, submitted, known=known)
             again = [r for r in ctl.ledger.get_many(self._requeued_now)
                      if r.state == JobState.PENDING and not r.backend_id]
             if again:  # scontrol requeue: the old Batch job has ended, send the new one
                 self._release(ctl, again)
+        if not force:
+            base = self.poll_interval
+            if again_in_process and before is not None and self._changes(ctl) == before:
+                cap = max(base, min(30.0, 5 * base))
+                self._interval = min(cap, max(base, self._interval * 1.5))
+            else:
+                self._interval = base
 
-    def _sync(self, ctl: "Controller", recs: list[JobRecord]) -> None:
+    @staticmethod
+    def _changes(ctl: "Controller") -> int | None:
+        """Rows this process has written to the ledger so far (sqlite's total_changes)."""
+        try:
+            return int(ctl.ledger.db.total_changes)
+        except Exception:  # pragma: no cover - another ledger implementation
+            return None
+
+    def _sync(self, ctl: "Controller", recs: list[JobRecord], *,
+              known: dict[str, dict] | None = None) -> None:
         client = self.client(ctl)
         self.warnings = []
         self._specs = {}
         now = time.time()
         plans: dict[int, dict] = {}
+        requeued: dict[int, dict] = {}
         for r in recs:
             o = _owner(r)
             if o not in plans:
                 plans[o] = _kv_json(ctl, f"batch:plan:{o}") or {}
+                if r.array_job_id is not None:
+                    requeued[o] = _kv_json(ctl, f"batch:requeued:{o}") or {}
         dead = {r.job_id for r in recs if ctl.ledger.kv_get(f"batch:dead:{r.job_id}")}
         recs = [r for r in recs if r.job_id not in dead]
         held = [r for r in recs if r.hold and r.state == JobState.PENDING and
@@ -428,19 +518,29 @@ class BatchBackend:
             self._unsubmit(ctl, held)
             recs = [r for r in recs if r not in held]
 
-        plain = [r for r in recs if r.array_job_id is None]
+        # array tasks slurmshim sent again on their own (requeued) are plain Batch jobs now
+        own_plan: dict[int, dict] = {}
+        for r in recs:
+            info = (requeued.get(_owner(r)) or {}).get(str(r.job_id)) \
+                if r.array_job_id is not None else None
+            if info and batch_ids_of(r)[:1] == list(info.get("ids") or [])[:1]:
+                own_plan[r.job_id] = {**plans[_owner(r)], **info}
+        plain = [r for r in recs if r.array_job_id is None or r.job_id in own_plan]
         arrays: dict[int, list[JobRecord]] = {}
         for r in recs:
-            if r.array_job_id is not None:
+            if r.array_job_id is not None and r.job_id not in own_plan:
                 arrays.setdefault(r.array_job_id, []).append(r)
+
+        def plan_for(r: JobRecord) -> dict:
+            return own_plan.get(r.job_id) or plans[_owner(r)]
 
         # -- plain and multi-node jobs: direct describe when few, else list + describe
         by_id: dict[str, JobRecord] = {}
         for r in plain:
             for bid in batch_ids_of(r)[:1]:
                 by_id[bid] = r
-        queues = sorted({plans[_owner(r)].get("queue") or (ctl.partition_of(r).job_queue
-                                                           if ctl.partition_of(r) else "")
+        queues = sorted({plan_for(r).get("queue") or (ctl.partition_of(r).job_queue
+                                                      if ctl.partition_of(r) else "")
                          for r in plain} - {""})
         summaries: dict[str, dict] = {}
         describe: list[str] = []
@@ -466,19 +566,23 @@ class BatchBackend:
         for aid, lst in arrays.items():
             parent_ids.extend(plans[aid].get("ids") or [])
         details: dict[str, dict] = {}
-        for d in client.describe_jobs(describe + parent_ids):
+        known = known or {}
+        for d in client.describe_jobs([b for b in describe + parent_ids if b not in known]):
             details[d["jobId"]] = d
+        for b in describe + parent_ids:
+            if b in known and known[b]:
+                details[b] = known[b]
 
         # moto (and an occasional real job) has no exit code in DescribeJobs: take it from the
         # FAILED listing of the queue, once per queue
         self._fill_exit_codes(ctl, client, [details[b] for b in describe if b in details],
-                              by_id, plans)
+                              by_id, {r.job_id: plan_for(r) for r in plain})
 
         updates: list[tuple[JobRecord, dict]] = []
         for bid, r in by_id.items():
             src = details.get(bid) or summaries.get(bid)
             if src is None:
-                if now - (plans[_owner(r)].get("submitted") or r.submit_time) > RECENT:
+                if now - (plan_for(r).get("submitted") or r.submit_time) > RECENT:
                     updates.append((r, {"lost": True}))
                 continue
             updates.append((r, src))
@@ -487,7 +591,7 @@ class BatchBackend:
         for aid, lst in arrays.items():
             array_work.append((aid, lst, self._array_children(ctl, client, aid, lst,
                                                               plans[aid], details)))
-        self._apply(ctl, updates, plans, array_work, details)
+        self._apply(ctl, updates, plans, array_work, details, own_plan)
 
     def _unsubmit(self, ctl: "Controller", recs: list[JobRecord]) -> None:
         """scontrol hold on a job Batch has not started: take it back (TerminateJob) and keep
@@ -504,6 +608,7 @@ class BatchBackend:
     # -- exit codes ---------------------------------------------------------------------------
     def _fill_exit_codes(self, ctl, client, dets: list[dict], by_id: dict[str, JobRecord],
                          plans: dict[int, dict]) -> None:
+        """`plans`: each record's plan, by job id."""
         need: dict[str, list[dict]] = {}
         for d in dets:
             if d.get("status") != "FAILED" or str(d.get("statusReason") or "").startswith(
@@ -516,7 +621,7 @@ class BatchBackend:
             if not d.get("startedAt") and not d.get("attempts"):
                 continue  # never ran: no exit code to find
             r = by_id.get(d["jobId"])
-            q = plans.get(_owner(r), {}).get("queue") if r else None
+            q = plans.get(r.job_id, {}).get("queue") if r else None
             if q:
                 need.setdefault(q, []).append(d)
         for q, lst in need.items():
@@ -596,15 +701,17 @@ class BatchBackend:
         return out
 
     # -- applying -------------------------------------------------------------------------------
-    def _apply(self, ctl: "Controller", updates, plans, array_work, details) -> None:
+    def _apply(self, ctl: "Controller", updates, plans, array_work, details,
+               own_plan: dict[int, dict] | None = None) -> None:
         resubmit: list[tuple[JobRecord, int]] = []
         now = time.time()
+        own_plan = own_plan or {}
         with ctl.ledger.transaction():
             for rec, src in updates:
                 fresh = ctl.ledger.get(rec.job_id)
                 if fresh is None or fresh.state.is_terminal:
                     continue
-                plan = plans.get(_owner(fresh), {})
+                plan = own_plan.get(fresh.job_id) or plans.get(_owner(fresh), {})
                 if src.get("lost"):
                     ctl.ledger.update(fresh.job_id, state=JobState.NODE_FAIL, reason="NodeFail",
                                       end_time=now)
@@ -613,7 +720,7 @@ class BatchBackend:
                 if again is not None:
                     resubmit.append((fresh, again))
             for aid, recs, children in array_work:
-                self._apply_array(ctl, aid, plans.get(aid, {}), children, now)
+                resubmit.extend(self._apply_array(ctl, aid, plans.get(aid, {}), children, now))
         for rec, base in resubmit:
             self._resubmit(ctl, rec, base)
 
@@ -680,8 +787,10 @@ class BatchBackend:
             return None
         fields: dict[str, Any] = {}
         if state.is_terminal:
-            if state == JobState.NODE_FAIL and not insert and \
-                    self._slurm_requeue_ok(ctl, rec, src, plan):
+            if state == JobState.NODE_FAIL and self._slurm_requeue_ok(ctl, rec, src, plan):
+                if insert:  # an array task that started and was reclaimed between two looks
+                    rec.state = _state(rec.state)
+                    ctl.ledger.insert(rec)
                 old = JobRecord(**{**rec.__dict__})
                 old.state, old.reason = JobState.NODE_FAIL, "NodeFail"
                 old.start_time = view.start_time or rec.start_time
@@ -732,13 +841,14 @@ class BatchBackend:
 
     def _slurm_requeue_ok(self, ctl, rec: JobRecord, src: dict, plan: dict) -> bool:
         """A Spot reclaim Batch did not retry (the retryStrategy was ignored, or used up fewer
-        attempts than planned): requeue it ourselves if the job may be requeued."""
+        attempts than planned): requeue it ourselves if the job may be requeued.  Array tasks
+        too (each is sent again on its own); not a task still pending in its meta record."""
         part = ctl.partition_of(rec)
-        if part is None:
+        if part is None or rec.is_array_meta:
             return False
         spec = self._spec(ctl, rec)
         requeue = spec.requeue if spec.requeue is not None else part.spot
-        if not requeue or rec.array_job_id is not None:
+        if not requeue:
             return False
         attempts_used = max(1, len(src.get("attempts") or []))
         planned = int(plan.get("attempts", 1) or 1)
@@ -804,26 +914,37 @@ class BatchBackend:
             return
         spec = ctl.load_spec(fresh)
         try:
+            if fresh.array_job_id is not None and spec.array is not None:
+                # one task of an array: sent again on its own, as a one-task job at its
+                # position (the runtime takes position = the descriptor's array offset)
+                position = list(spec.array.indices).index(fresh.array_task_id)
+                plan = self.plan(ctl, fresh, spec, part, ignore_dependency=True,
+                                 positions=[position])
+                self._send(ctl, fresh, plan, restarts_base=base, task=True)
+                return
             plan = self.plan(ctl, fresh, spec, part, ignore_dependency=True)
             self._send(ctl, fresh, plan, restarts_base=base)
-        except SlurmError as exc:
+        except (SlurmError, ValueError) as exc:
             ctl.ledger.update(rec.job_id, state=JobState.NODE_FAIL, reason="NodeFail",
                               end_time=time.time())
             sys.stderr.write(f"slurmshim: job {rec.display_id} could not be requeued on AWS "
-                             f"Batch: {exc.message}\n")
+                             f"Batch: {getattr(exc, 'message', exc)}\n")
 
-    def _apply_array(self, ctl: "Controller", aid: int, plan: dict, children, now: float) -> None:
+    def _apply_array(self, ctl: "Controller", aid: int, plan: dict, children,
+                     now: float) -> list[tuple[JobRecord, int]]:
         """Children that started or ended: split off the meta record (in bulk: one update of
         the meta record's pending indices however many tasks start), existing tasks updated.
         The task whose raw id is the array id becomes the meta record itself, so it is split
-        only when it is the last pending index (ledger.split_array_task's rule)."""
+        only when it is the last pending index (ledger.split_array_task's rule).  Returns the
+        tasks to send again (Spot reclaims Batch did not retry: (record, restart base))."""
         from ...runtime.descriptor import raw_id_for
+        resubmit: list[tuple[JobRecord, int]] = []
         meta = ctl.ledger.get(aid)
         if meta is None:
-            return
+            return resubmit
         spec = self._spec(ctl, meta)
         if spec.array is None:
-            return
+            return resubmit
         indices = list(spec.array.indices)
         tasks: dict[int, JobRecord] = {r.array_task_id: r for r in ctl.ledger.array_records(aid)
                                        if r.array_task_id is not None}
@@ -838,9 +959,12 @@ class BatchBackend:
             child_id = src.get("jobId", "")
             task = tasks.get(idx)
             if task is not None:
-                if task.state.is_active:
+                if task.state.is_active and batch_ids_of(task)[:1] in ([child_id], []):
+                    # (a task requeued on its own has another Batch job: not this child)
                     task.spec = spec
-                    self._apply_one(ctl, task, src, plan, now)
+                    again = self._apply_one(ctl, task, src, plan, now)
+                    if again is not None:
+                        resubmit.append((task, again))
                 continue
             if idx not in pending:
                 continue  # cancelled while pending: Slurm forgets it
@@ -858,7 +982,9 @@ class BatchBackend:
                 continue
             new.job_id = raw
             pending.discard(idx)
-            self._apply_one(ctl, new, src, plan, now, view=view, insert=True)
+            again = self._apply_one(ctl, new, src, plan, now, view=view, insert=True)
+            if again is not None:
+                resubmit.append((new, again))
         if len(pending) != before:
             ctl.ledger.update(aid, array_pending=tuple(sorted(pending)))
             meta.array_pending = tuple(sorted(pending))
@@ -868,13 +994,16 @@ class BatchBackend:
             ctl.ledger.update(aid, backend_id=new.backend_id,
                               eligible_time=new.eligible_time)
             task.backend_id, task.spec = new.backend_id, spec
-            self._apply_one(ctl, task, src, plan, now, view=view)
+            again = self._apply_one(ctl, task, src, plan, now, view=view)
+            if again is not None:
+                resubmit.append((task, again))
             pending = set()
         meta = ctl.ledger.get(aid)
         if meta is not None and meta.is_array_meta and meta.state == JobState.PENDING:
             reason = parent_reason or self._meta_reason(ctl, aid, plan)
             if reason and meta.reason != reason:
                 ctl.ledger.update(aid, reason=reason)
+        return resubmit
 
     def _meta_reason(self, ctl, aid: int, plan: dict) -> str | None:
         summaries = [_kv_json(ctl, f"batch:summary:{aid}:{k}") or {}
@@ -895,34 +1024,25 @@ class BatchBackend:
         return None
 
     # ================================================================ output
-    def follow_output(self, ctl: "Controller", rec: JobRecord, stream, *, label: bool = False,
-                      poll: float | None = None, timeout: float | None = None) -> int:
-        """sattach / srun / sbatch --wait on a Batch job: stream its CloudWatch log to `stream`
-        until it ends (held jobs are submitted by the refreshes meanwhile).  Returns 0, or 1
-        when the job never got to Batch."""
-        from .logs import follow
-        interval = poll if poll is not None else max(0.5, self.poll_interval or 2.0)
-        deadline = None if timeout is None else time.time() + timeout
+    def follower(self, ctl: "Controller", rec: JobRecord, write, *, label: bool = False,
+                 poll: float | None = None) -> "JobFollower":
+        """A JobFollower of `rec` writing its output with `write(text)` (srun drives one)."""
+        return JobFollower(self, ctl, rec, write, label=label, poll=poll)
 
+    def follow_output(self, ctl: "Controller", rec: JobRecord, stream, *, label: bool = False,
+                      poll: float | None = None, timeout: float | None = None,
+                      should_stop=None, sleep=None) -> int:
+        """sattach / srun on a Batch job: stream its CloudWatch log to `stream` until the Slurm
+        job ends -- through held time (the refreshes submit it), Spot reclaims slurmshim
+        requeues (the next Batch job is followed on), Batch's own retries (the next attempt's
+        stream).  Returns 0, or 1 when the job never got to Batch."""
         def write(text: str) -> None:
             stream.write(text)
             stream.flush()
 
-        while True:
-            fresh = ctl.ledger.get(rec.job_id) or rec
-            ids = batch_ids_of(fresh)
-            if fresh.is_array_meta and ids:
-                ids = []  # attach to a task, not to a pending array
-            if ids:
-                break
-            if fresh.state.is_terminal or (deadline is not None and time.time() > deadline):
-                return 1
-            self.refresh(ctl, None, force=True)
-            time.sleep(interval)
-        left = None if deadline is None else max(1.0, deadline - time.time())
-        follow(self.client(ctl), ids[0], write, aws=ctl.config.aws, poll=interval,
-               timeout=left, label=label)
-        return 0
+        fol = self.follower(ctl, rec, write, label=label, poll=poll)
+        fol.run(timeout=timeout, should_stop=should_stop, sleep=sleep)
+        return 0 if fol.followed else 1
 
     def fetch_output(self, ctl: "Controller", rec: JobRecord, *, force: bool = False,
                      dest: str | None = None) -> list[str]:
@@ -1078,6 +1198,131 @@ class BatchBackend:
         return info
 
 
+class JobFollower:
+    """Follows one Slurm job on AWS Batch until it ends, streaming its CloudWatch log: what
+    `srun` (outside a job) and `sattach` do.
+
+    API calls, the thing to keep small: one DescribeJobs of the job per poll, one GetLogEvents
+    per stream once the job has one (one page per poll; everything at the end), and nothing
+    else -- the ledger is brought up to date from that same detail (BatchBackend.refresh with
+    `known`), only when the Batch status changed.  While the job has no Batch job (held,
+    waiting for a dependency slurmshim evaluates, being requeued) the polls are refreshes of
+    the ledger, which cost nothing unless some job is there to look at.  The polls back off
+    (client.PollBackoff) from SLURMSHIM_BATCH_POLL while nothing happens, to at most 8x (30 s)
+    before the job runs and 3x (10 s) while it runs, and start over on any change or output.
+
+    It ends when the Slurm job ends, not when a Batch job does: a Spot reclaim slurmshim
+    requeues is followed on into the new Batch job; a Batch retry is a new attempt whose
+    stream is read after the old one's."""
+
+    def __init__(self, backend: "BatchBackend", ctl: "Controller", rec: JobRecord, write, *,
+                 label: bool = False, poll: float | None = None) -> None:
+        from .client import PollBackoff, poll_delays
+        self.be, self.ctl, self.job_id = backend, ctl, rec.job_id
+        self.rec = rec
+        self.write, self.label = write, label
+        base = poll if poll is not None else max(0.25, backend.poll_interval)
+        first, self.waiting, self.running = poll_delays(base)
+        self.backoff = PollBackoff(first, self.waiting)
+        self.bid: str | None = None
+        self.reader = None
+        self.status: str | None = None
+        self.bid_done = False       # Batch says the current Batch job has ended
+        self.followed = False       # some Batch job was followed
+        self.done = False
+
+    def poke(self) -> None:
+        """Poll again soon (after a Ctrl-C, a cancel)."""
+        self.backoff.reset(self.waiting)
+
+    def _ledger_refresh(self, recs: list[JobRecord] | None, known: dict | None = None) -> None:
+        before = (self.rec.state, self.rec.reason, self.rec.backend_id)
+        self.be.refresh(self.ctl, recs, force=True, known=known)
+        self.rec = self.ctl.ledger.get(self.job_id) or self.rec
+        if (self.rec.state, self.rec.reason, self.rec.backend_id) != before:
+            self.backoff.reset(self.waiting)
+
+    def _switch(self, bid: str) -> None:
+        from .logs import StreamReader
+        if bid == self.bid:
+            return
+        if self.reader is not None and not self.bid_done:
+            self.reader.drain()   # left behind (requeued by scontrol while running, ...)
+        self.bid, self.status, self.bid_done = bid, None, False
+        self.reader = StreamReader(self.be.client(self.ctl), self.write,
+                                   aws=self.ctl.config.aws, label=self.label)
+        self.followed = True
+        self.backoff.reset(self.waiting)
+
+    def poll(self) -> bool:
+        """One look; True when the Slurm job has ended (and its output was read)."""
+        from .client import TERMINAL_STATUSES
+        self.rec = self.ctl.ledger.get(self.job_id) or self.rec
+        ids = [] if self.rec.is_array_meta else batch_ids_of(self.rec)
+        if self.rec.state.is_terminal:
+            # ended (maybe seen by another command first): read what its log still has
+            if ids and not (self.bid_done and ids[0] == self.bid):
+                self._switch(ids[0])
+                got = self.be.client(self.ctl).describe_jobs([ids[0]])
+                if got:
+                    self.reader.feed(got[0], final=True)
+                else:
+                    self.reader.drain()
+                self.bid_done = True
+            self.done = True
+            return True
+        if not ids or (self.bid_done and ids[0] == self.bid):
+            # nothing on Batch to watch now: held, a dependency, a requeue on its way
+            self._ledger_refresh(None if not ids else [self.rec])
+            return False
+        bid = ids[0]
+        self._switch(bid)
+        got = self.be.client(self.ctl).describe_jobs([bid])
+        detail = got[0] if got else None
+        if detail is None:
+            # not visible yet (just submitted), or forgotten: the ledger decides (lost after
+            # a while: NODE_FAIL)
+            self._ledger_refresh([self.rec])
+            return False
+        status = str(detail.get("status") or "")
+        terminal = status in TERMINAL_STATUSES
+        output = self.reader.feed(detail, final=terminal)  # final: to the end of each stream
+        if terminal:
+            self.bid_done = True
+        if status != self.status or terminal:
+            self._ledger_refresh([self.rec], known={bid: detail})
+            self.backoff.reset(self.running if status == "RUNNING" else self.waiting)
+        elif output:
+            self.backoff.reset(self.running)
+        self.status = status
+        if terminal and self.rec.state.is_terminal:
+            self.done = True
+        return self.done
+
+    def run(self, *, timeout: float | None = None, should_stop=None, sleep=None) -> JobRecord:
+        """Poll until the job ends (or `timeout`, or `should_stop()`), tenacity doing the
+        waiting with the backoff.  `sleep`: tenacity's sleep (srun's wakes up on Ctrl-C).
+        Returns the job's record as the ledger has it at the end."""
+        from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, stop_never
+
+        def once() -> bool:
+            if should_stop is not None and should_stop():
+                return True
+            return self.poll()
+
+        kw: dict[str, Any] = {}
+        if sleep is not None:
+            kw["sleep"] = sleep
+        r = Retrying(stop=stop_after_delay(timeout) if timeout else stop_never,
+                     wait=self.backoff, retry=retry_if_result(lambda done: not done),
+                     reraise=False, **kw)
+        try:
+            r(once)
+        except RetryError:
+            pass
+        return self.rec
+
+
 def _node_names(part: Partition, count: int) -> list[str]:
     names = list(part.node_names[:count])
     if len(names) >= count:
@@ -1090,4 +1335,4 @@ def _node_names(part: Partition, count: int) -> list[str]:
     return [f"{prefix}{i:0{width}d}" for i in range(1, count + 1)]
 
 
-__all__ = ["BatchBackend", "runtime_bundle", "batch_ids_of"]
+__all__ = ["BatchBackend", "JobFollower", "runtime_bundle", "batch_ids_of"]

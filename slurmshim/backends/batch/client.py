@@ -12,7 +12,8 @@ Where settings come from (the AWS CLI's precedence: environment over configurati
 
 Retries: botocore's standard mode (8 attempts) absorbs throttling (TooManyRequestsException,
 HTTP 429) and 5xx; tenacity does the semantic retries (a job not yet visible to DescribeJobs
-right after SubmitJob, job-definition registration races) and polling (`--wait`, srun, sattach).
+right after SubmitJob, job-definition registration races) and polling (`--wait`, srun, sattach:
+PollBackoff, an exponential wait that starts over when the job changes).
 
 Nothing here is imported before a Batch partition is touched, and boto3 itself is imported only
 when the first client is built.
@@ -85,6 +86,45 @@ def _match(key: str, service: str | None, operation: str | None) -> bool:
 
 
 COUNTER = CallCounter()   # the process-wide counter every client reports to
+
+
+# ---------------------------------------------------------------- polling
+
+class PollBackoff:
+    """A tenacity wait strategy for polling a job (`srun`, `sattach`, `sbatch --wait`):
+    exponential from `initial` to `maximum` while nothing happens, back to `initial` when
+    something does (`reset()`: a status change, new output, a Ctrl-C).  Usable wherever
+    tenacity takes `wait=` (any callable of the retry state), or called with no argument.
+
+    Why not a fixed interval: a job waits in RUNNABLE for minutes while Batch scales a compute
+    environment up, and every DescribeJobs counts against the account's Batch API rate that
+    every user's squeue shares.  Polling every 2 s for an hour is 1,800 calls; with this, the
+    quiet stretches cost one call per `maximum` seconds."""
+
+    def __init__(self, initial: float, maximum: float, factor: float = 1.5) -> None:
+        self.initial = max(0.0, float(initial))
+        self.maximum = max(self.initial, float(maximum))
+        self.factor = max(1.0, float(factor))
+        self.current = self.initial
+
+    def __call__(self, retry_state: Any = None) -> float:
+        delay = self.current
+        self.current = min(self.maximum, max(self.current * self.factor, 0.0))
+        return delay
+
+    def reset(self, maximum: float | None = None) -> None:
+        if maximum is not None:
+            self.maximum = max(self.initial, float(maximum))
+        self.current = self.initial
+
+
+def poll_delays(poll: float) -> tuple[float, float, float]:
+    """(first delay, longest delay while the job waits to start, longest delay while it runs)
+    for a base poll interval (SLURMSHIM_BATCH_POLL, default 2 s).  Waiting jobs back off to
+    8x the base (at most 30 s: capacity takes minutes to appear); running ones to 3x (at
+    most 10 s: their output is being streamed)."""
+    first = max(0.0, float(poll))
+    return first, min(30.0, max(first, 8 * first)), min(10.0, max(first, 3 * first))
 
 
 # ---------------------------------------------------------------- errors

@@ -4,16 +4,19 @@ The runtime tees the job's stdout and stderr to the container's own (descriptor 
 the awslogs driver ships them to CloudWatch: group `/aws/batch/job` (or [aws] log_group, or the
 job definition's awslogs-group), stream `container.logStreamName` of DescribeJobs (each attempt
 has its own; multi-node jobs have one per node `<id>#N`; array tasks are the children
-`<parent>:<i>`).  Both streams are merged there, so a fetched output holds stderr too.
+`<parent>:<i>`).  CloudWatch merges the container's stdout and stderr into that one stream,
+in the order they were written and without telling them apart: what srun/sattach stream and
+what `slurmshim output` fetches is the job's output and error together.
 
-    follow(...)        stream a job's log until it ends (sattach, srun, sbatch --wait)
+    StreamReader       a job's streams read forward (one cursor per stream)
+    follow(...)        stream one Batch job's log until it ends (BatchBackend.follow_output
+                       adds the ledger: held jobs, requeues; sattach and srun use that)
     read_all(...)      everything logged so far
     fetch_output(...)  write a finished job's output to its --output path (`slurmshim output ID`)
 """
 from __future__ import annotations
 
 import os
-import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .client import TERMINAL_STATUSES, BatchClient, is_client_error
@@ -89,9 +92,12 @@ class LogCursor:
         self.client, self.group, self.stream = client, group, stream
         self.token: str | None = None
 
-    def read(self) -> list[dict]:
-        """Every event available now (several calls when there are many)."""
+    def read(self, max_pages: int | None = None) -> list[dict]:
+        """Every event available now (several calls when there are many), or at most
+        `max_pages` pages (the next read goes on from there): while a job runs, one page per
+        poll is enough, and saves the call that would only find the page empty."""
         events: list[dict] = []
+        pages = 0
         while True:
             try:
                 resp = self.client.get_log_events(self.group, self.stream, self.token)
@@ -100,6 +106,7 @@ class LogCursor:
                 if is_client_error(cause, "ResourceNotFoundException"):
                     return events
                 raise
+            pages += 1
             batch = resp.get("events") or []
             events.extend(batch)
             nxt = resp.get("nextForwardToken")
@@ -107,6 +114,8 @@ class LogCursor:
                 self.token = nxt or self.token
                 return events
             self.token = nxt
+            if max_pages is not None and pages >= max_pages:
+                return events
 
 
 def _emit(events: list[dict], write: Callable[[str], Any]) -> None:
@@ -124,23 +133,91 @@ def read_all(client: BatchClient, detail: dict, aws: "AwsSettings | None" = None
     return "".join(parts)
 
 
+class StreamReader:
+    """The log streams of ONE Batch job, read forward as the job goes: a cursor per stream
+    (a Batch retry is a new attempt with a new stream; a multi-node job has one per node).
+    `feed(detail)` after each DescribeJobs of the job; `drain()` once it has ended."""
+
+    def __init__(self, client: BatchClient, write: Callable[[str], Any], *,
+                 aws: "AwsSettings | None" = None, nodes: Iterable[int] | None = None,
+                 label: bool = False) -> None:
+        self.client, self.write, self.aws, self.label = client, write, aws, label
+        self.nodes = list(nodes) if nodes is not None else None
+        self.cursors: dict[str, tuple[str, LogCursor]] = {}
+        self._node_streams: list[tuple[str, str, str]] | None = None
+        self._node_status: str | None = None
+
+    def _out(self, prefix: str) -> Callable[[str], Any]:
+        if not self.label:
+            return self.write
+        return lambda text: self.write(f"{prefix}: {text}")
+
+    def _streams(self, detail: dict) -> list[tuple[str, str, str]]:
+        if not is_multinode_parent(detail):
+            s = log_stream_of(detail)
+            return [("0", log_group_of(detail, self.aws), s)] if s else []
+        # the nodes' streams: one DescribeJobs of `<id>#N`, again only when the job moved on
+        status = str(detail.get("status") or "")
+        if self._node_streams is None or not self._node_streams or status != self._node_status:
+            self._node_streams = streams_of(self.client, detail, self.aws, self.nodes)
+            self._node_status = status
+        return self._node_streams
+
+    def feed(self, detail: dict | None, *, final: bool = False) -> bool:
+        """Read what the job's streams have now (one page per stream, everything when
+        `final`).  True when there was output."""
+        if not detail:
+            return False
+        got = False
+        streams = self._streams(detail)
+        keys = {f"{group}\0{stream}": (lab, group, stream) for lab, group, stream in streams}
+        gone = [k for k in self.cursors if k not in keys]
+        if gone and any(k not in self.cursors for k in keys):
+            # a new attempt (a Batch retry): finish the old attempt's streams first
+            for k in gone:
+                lab, cur = self.cursors.pop(k)
+                events = cur.read()
+                if events:
+                    got = True
+                    _emit(events, self._out(lab))
+        for key, (lab, group, stream) in keys.items():
+            if key not in self.cursors:
+                self.cursors[key] = (lab, LogCursor(self.client, group, stream))
+            lab, cur = self.cursors[key]
+            events = cur.read(None if final else 1)
+            if events:
+                got = True
+                _emit(events, self._out(lab))
+        return got
+
+    def drain(self) -> bool:
+        """Everything left in every stream read so far."""
+        got = False
+        for lab, cur in list(self.cursors.values()):
+            events = cur.read()
+            if events:
+                got = True
+                _emit(events, self._out(lab))
+        return got
+
+
 def follow(client: BatchClient, batch_id: str, write: Callable[[str], Any], *,
            aws: "AwsSettings | None" = None, poll: float = 2.0, timeout: float | None = None,
            nodes: Iterable[int] | None = None, label: bool = False,
            should_stop: Callable[[], bool] | None = None) -> dict | None:
-    """Stream a job's log to `write` until the job has ended and its log is drained.  Waits
-    for the stream to appear (it does when the job starts).  Returns the last job detail.
+    """Stream one Batch job's log to `write` until the job has ended and its log is drained
+    (no ledger: the backend's follow_output is what the commands use).  One DescribeJobs per
+    poll, plus one GetLogEvents per stream once the job has one; the polls back off from
+    `poll` while nothing happens (PollBackoff).  Returns the last job detail.
     `label`: prefix lines with the node index (`0: ...`), as `srun -l`/`sattach -l` do."""
-    from tenacity import Retrying, retry_if_result, stop_after_delay, stop_never, wait_fixed
+    from tenacity import Retrying, retry_if_result, stop_after_delay, stop_never
 
-    cursors: dict[str, tuple[str, LogCursor]] = {}
-    state: dict[str, Any] = {"detail": None}
-    node_list = list(nodes) if nodes is not None else None
+    from .client import PollBackoff, poll_delays
 
-    def out(prefix: str) -> Callable[[str], Any]:
-        if not label:
-            return write
-        return lambda text: write(f"{prefix}: {text}")
+    first, waiting, running = poll_delays(poll)
+    backoff = PollBackoff(first, waiting)
+    reader = StreamReader(client, write, aws=aws, nodes=nodes, label=label)
+    state: dict[str, Any] = {"detail": None, "status": None}
 
     def poll_once() -> bool:
         """True when done (the job has ended and everything was read)."""
@@ -151,18 +228,16 @@ def follow(client: BatchClient, batch_id: str, write: Callable[[str], Any], *,
         state["detail"] = detail
         if detail is None:
             return False
-        for lab, group, stream in streams_of(client, detail, aws, node_list):
-            key = f"{group}\0{stream}"
-            if key not in cursors:
-                cursors[key] = (lab, LogCursor(client, group, stream))
-            _emit(cursors[key][1].read(), out(lab))
-        if detail.get("status") in TERMINAL_STATUSES:
-            for lab, cur in cursors.values():  # a last drain: logs may land after the end
-                _emit(cur.read(), out(lab))
+        status = detail.get("status")
+        if status in TERMINAL_STATUSES:
+            reader.feed(detail, final=True)   # to the end of every stream
             return True
+        if reader.feed(detail) or status != state["status"]:
+            backoff.reset(running if status == "RUNNING" else waiting)
+        state["status"] = status
         return False
 
-    r = Retrying(stop=stop_after_delay(timeout) if timeout else stop_never, wait=wait_fixed(poll),
+    r = Retrying(stop=stop_after_delay(timeout) if timeout else stop_never, wait=backoff,
                  retry=retry_if_result(lambda done: not done), reraise=False)
     try:
         r(poll_once)
@@ -194,16 +269,28 @@ def output_paths(rec: "JobRecord", spec: Any = None) -> tuple[str, str | None]:
 
 def fetch_output(ctl: "Controller", rec: "JobRecord", *, force: bool = False,
                  dest: str | None = None) -> list[str]:
-    """Write a Batch job's log to its --output path (or `dest`) on this machine, for jobs whose
-    output directory is not shared with the container.  An existing file is kept unless
-    `force` (it may be the real one, written through a shared mount).  Returns the paths
-    written; stderr is merged into the output (CloudWatch has one stream per container)."""
+    """Write a finished Batch job's log to its --output path (or `dest`) on this machine, for
+    jobs whose output directory is not shared with the container.  Returns the paths written.
+
+    What CloudWatch has: ONE stream per container attempt, into which the awslogs driver puts
+    the container's stdout and stderr interleaved in the order they were written, with nothing
+    to tell them apart (the runtime tees the job's output and error to the container's own).
+    So the whole log -- stdout and stderr merged -- goes to the --output file.  When --error
+    names a separate file, that file is created empty (as slurmstepd creates it when the job
+    starts; tools that open it find it) and its lines are in the --output file; `--error`
+    equal to --output (the default) needs nothing more.  Only the last attempt's stream is
+    written (a requeued job's output starts over, as with --open-mode=truncate); a multi-node
+    job's nodes follow one another.
+
+    An existing file is kept unless `force`: it may be the real one, written by the job through
+    a shared mount.  /dev/null is never written."""
     from ...errors import SlurmError
     be = ctl.backend("batch")
     ids = be.batch_ids(rec)
     if not ids:
         raise SlurmError(f"job {rec.display_id} has no AWS Batch job (it never started)")
-    path = dest or output_paths(rec)[0]
+    out, err = output_paths(rec)
+    path = dest or out
     if path == "/dev/null" or (os.path.exists(path) and not force):
         return []
     client = be.client(ctl)
@@ -212,6 +299,16 @@ def fetch_output(ctl: "Controller", rec: "JobRecord", *, force: bool = False,
         raise SlurmError(f"AWS Batch no longer knows job {rec.display_id} ({ids[0]}): its "
                          "log may still be in CloudWatch Logs")
     text = read_all(client, details[0], ctl.config.aws)
+    _write_file(path, text)
+    written = [path]
+    if dest is None and err and err not in ("/dev/null", path) and \
+            (force or not os.path.exists(err)):
+        _write_file(err, "")
+        written.append(err)
+    return written
+
+
+def _write_file(path: str, text: str) -> None:
     parent = os.path.dirname(path)
     if parent:
         os.makedirs(parent, exist_ok=True)
@@ -219,24 +316,18 @@ def fetch_output(ctl: "Controller", rec: "JobRecord", *, force: bool = False,
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.replace(tmp, path)
-    return [path]
 
 
 def wait_and_stream(ctl: "Controller", rec: "JobRecord", write: Callable[[str], Any], *,
-                    poll: float = 2.0, timeout: float | None = None) -> dict | None:
-    """sattach / sbatch --wait helper: wait until the job has a Batch id (held jobs are
-    submitted by refreshes), then follow its log."""
-    be = ctl.backend("batch")
-    deadline = None if timeout is None else time.time() + timeout
-    while True:
-        fresh = ctl.ledger.get(rec.job_id) or rec
-        ids = be.batch_ids(fresh)
-        if ids:
-            left = None if deadline is None else max(0.0, deadline - time.time())
-            return follow(be.client(ctl), ids[0], write, aws=ctl.config.aws, poll=poll,
-                          timeout=left)
-        if fresh.state.is_terminal or (deadline is not None and time.time() > deadline):
-            return None
-        ctl._refreshed = False
-        ctl.refresh()
-        time.sleep(poll)
+                    poll: float | None = None, timeout: float | None = None) -> int:
+    """Follow a Slurm job's output until it ends (BatchBackend.follow_output with a write
+    function instead of a stream)."""
+
+    class _Sink:
+        def write(self, text: str) -> None:
+            write(text)
+
+        def flush(self) -> None:
+            pass
+
+    return ctl.backend("batch").follow_output(ctl, rec, _Sink(), poll=poll, timeout=timeout)

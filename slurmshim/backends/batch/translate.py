@@ -903,7 +903,8 @@ def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition,
                     aws: AwsSettings | None, *,
                     cluster_name: str, native_deps: dict[int, list[str]] | None = None,
                     runtime_bundle: str | None = None, kill_wait: int | None = None,
-                    ignore_dependency: bool = False) -> BatchPlan:
+                    ignore_dependency: bool = False,
+                    positions: list[int] | None = None) -> BatchPlan:
     """Plan the Batch requests for a stored job (`record` is the ledger's record: the job, or an
     array's meta record).  Raises SubmitError for what cannot run (see validate_for_batch).
 
@@ -912,7 +913,9 @@ def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition,
     index list equals this job's (then chunk k waits N_TO_N on the target's chunk k).
     runtime_bundle: base64 of a zip holding slurmshim/__init__.py and slurmshim/runtime/*.py
     (None: the image has slurmshim installed).  kill_wait: the site's KillWait (seconds).
-    ignore_dependency: the controller found the dependency satisfied (releasing a held job)."""
+    ignore_dependency: the controller found the dependency satisfied (releasing a held job).
+    positions: only these positions of an array, each as a plain one-task job (slurmshim
+    requeueing array tasks that Batch did not retry); their dependencies are not planned."""
     part = partition
     warnings = validate_for_batch(spec, part, aws)
     image = _image(part, aws)
@@ -943,7 +946,15 @@ def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition,
                           detail="the AWS Batch job definition exceeds 24 KiB")
 
     # -- layout: chunks, throttle chains
-    if spec.array is not None:
+    if spec.array is not None and positions is not None:
+        count = len(spec.array.indices)
+        layout = [_Submit(p, 1, [], True) for p in positions if 0 <= p < count]
+        if not layout:
+            raise SubmitError("Invalid job array specification",
+                              detail=f"no array positions among {positions}")
+        throttle_layout = None
+        ignore_dependency = True
+    elif spec.array is not None:
         count = len(spec.array.indices)
         layout, throttle_layout = _layout(count, spec.array.throttle)
     else:
@@ -967,6 +978,10 @@ def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition,
     base = build_descriptor(spec, record, part, cluster_name, node_names, None)
     base.update(efa=efa, kill_wait=kw, enforce_time_limit=True, tee_output=True,
                 time_limit=limit)
+    if spec.extra.get("srun_job"):
+        # srun outside a job streams the output from CloudWatch (the tee); the spool files it
+        # names are on the submit host, not in the container
+        base.update(output="/dev/null", error=None)
     if mounts:
         _rewrite_paths(base, mounts)
     descs = []
@@ -1096,6 +1111,40 @@ def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition,
         delivery=delivery, s3_bucket=bucket, hold_reason=why if hold else "")
 
 
+# ------------------------------------------------------------------ after the plugins
+
+def rename_job_definition(plan: BatchPlan) -> str:
+    """Name the plan's job definition by its content again (plugins may have changed it:
+    a volume added by a site plugin is a different definition, registered under its own
+    hashed name) and point the SubmitJob requests that named the old one at it.  A name a
+    plugin chose is not kept: the content hash is what makes "register once per content"
+    safe.  Returns the name."""
+    old = plan.job_definition_name
+    req = plan.job_definition
+    new = DEFINITION_PREFIX + job_definition_hash(req)
+    req["jobDefinitionName"] = new
+    plan.job_definition_name = new
+    for sub in plan.submits:
+        if sub.get("jobDefinition") in (old, None):
+            sub["jobDefinition"] = new
+    return new
+
+
+def check_request_sizes(plan: BatchPlan) -> None:
+    """The request limits again once plugins have had their say (the plan fitted them before):
+    SubmitError naming the plugins otherwise."""
+    if request_size(plan.job_definition) > REGISTER_LIMIT:
+        raise SubmitError("Requested node configuration is not available",
+                          detail="with the changes of the batch_job_definition plugins, the "
+                                 "AWS Batch job definition exceeds 24 KiB")
+    for req in plan.submits:
+        if not fits(req):
+            raise SubmitError("Job script too large for AWS Batch",
+                              detail="with the changes of the batch_submit_job plugins, a "
+                                     "SubmitJob request exceeds AWS Batch's limits (30 KiB, "
+                                     f"{OVERRIDES_BUDGET} characters of container overrides)")
+
+
 # ------------------------------------------------------------------ sbatch --test-only
 
 def _decoded_descriptor(req: dict) -> dict | None:
@@ -1145,5 +1194,6 @@ __all__ = ["BatchPlan", "plan_submission", "job_definition_hash", "sanitize_job_
            "sanitize_tag_value", "validate_for_batch", "test_only_report", "resolve_submit",
            "submit_ref", "request_size", "overrides_size", "fits", "retry_strategy",
            "attempt_duration", "throttle_submit_count", "build_job_definition",
-           "runtime_key_for", "BOOTSTRAP_PY", "BOOTSTRAP_COMMAND", "SUBMIT_LIMIT",
+           "runtime_key_for", "rename_job_definition", "check_request_sizes", "BOOTSTRAP_PY",
+           "BOOTSTRAP_COMMAND", "SUBMIT_LIMIT",
            "SUBMIT_BUDGET", "OVERRIDES_BUDGET", "MAX_ARRAY_SIZE"]
