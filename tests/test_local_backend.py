@@ -268,3 +268,14 @@ def test_partition_limits_keep_jobs_pending(tmp_path):
     out = c.squeue("-h", "-o", "%i %t %r")
     assert f"{long_job} PD PartitionTimeLimit" in out.splitlines()
     assert f"{down_job} PD PartitionDown" in out.splitlines()
+
+
+def test_multinode_batch_step_runs_on_the_first_node(tmp_path):
+    c = Cluster(tmp_path, config='[partitions.local]\nbackend = "local"\nnodes = 2\ndefault = true\n')
+    c.script("mn.sh", "#!/bin/bash\necho $SLURM_JOB_NODELIST $SLURMD_NODENAME\n")
+    res = c.run("sbatch", "--parsable", "-W", "-N", "2", "mn.sh", timeout=90)
+    assert res.returncode == 0, res.stderr
+    job = res.stdout.strip()
+    assert c.read(f"slurm-{job}.out") == "node[01-02] node01\n"
+    acct = c.run("sacct", "-j", job, "-n", "-P", "-o", "JobID,NodeList").stdout.splitlines()
+    assert acct == [f"{job}|node[01-02]", f"{job}.batch|node01"]

@@ -93,6 +93,14 @@ def final_state(status: dict, cancelled_by: int | None) -> tuple[JobState, int, 
     return JobState.FAILED, code, sig, "NonZeroExitCode" if code else "RaisedSignal"
 
 
+def _first_node(node_list: str) -> str:
+    """The batch step runs on the job's first node (sacct shows `node01`, not `node[01-03]`)."""
+    if not node_list:
+        return ""
+    from ..slurm.hostlist import expand
+    return expand(node_list)[0]
+
+
 class JobRun:
     """One running job (or array task) on this machine: its node processes."""
 
@@ -238,7 +246,7 @@ class JobRun:
                 job_id=rec.job_id, step_id="batch", name="batch", state=b_state, exit_code=b_exit,
                 exit_signal=b_sig, start_time=start, end_time=end,
                 num_cpus=rec.num_cpus // max(1, rec.num_nodes) or 1, num_tasks=1, num_nodes=1,
-                node_list=(rec.node_list.split(",")[0] if rec.node_list else "")))
+                node_list=_first_node(rec.node_list)))
         for step in self._srun_steps():
             sid = str(step.get("step_id"))
             st_text = step.get("state") or "COMPLETED"
