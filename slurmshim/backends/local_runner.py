@@ -101,6 +101,85 @@ def _first_node(node_list: str) -> str:
     return expand(node_list)[0]
 
 
+class ForkedRuntime:
+    """The in-job runtime (slurmshim.runtime.job, the same code Batch containers run) in a
+    child forked from the daemon: no interpreter start and no imports per task, which is most
+    of what a trivial array task costs.  A Popen-like handle for the daemon's bookkeeping."""
+
+    def __init__(self, env: dict[str, str], log_fd: int):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: become the runtime, never return
+            code = 1
+            try:
+                os.setsid()
+                signal.set_wakeup_fd(-1)
+                for sig in (signal.SIGCHLD, signal.SIGUSR1, signal.SIGHUP, signal.SIGTERM,
+                            signal.SIGINT, signal.SIGPIPE):
+                    signal.signal(sig, signal.SIG_DFL)
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)
+                os.dup2(log_fd, 1)
+                os.dup2(log_fd, 2)
+                os.environ.clear()
+                os.environ.update(env)
+                from ..runtime import job as runtime_job
+                code = runtime_job.main([])
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+            except BaseException:  # noqa: BLE001 - report, then leave without unwinding
+                import traceback
+                traceback.print_exc()
+            finally:
+                try:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                finally:
+                    os._exit(code if isinstance(code, int) and 0 <= code < 256 else 1)
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                done, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = 1
+                return 1
+            if done:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.time() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.time() > deadline:
+                raise subprocess.TimeoutExpired("runtime", timeout)
+            time.sleep(0.01)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, signum)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def start_runtime(env: dict[str, str], log_fd: int):
+    """Start one node's runtime: forked from the daemon, or (SLURMSHIM_LOCAL_EXEC=1) as a fresh
+    `python -S -m slurmshim.runtime.job` process, which is slower but isolates it completely."""
+    if env.get("SLURMSHIM_LOCAL_EXEC") == "1":
+        return subprocess.Popen([sys.executable, "-S", "-m", "slurmshim.runtime.job"],
+                                env=env, stdin=subprocess.DEVNULL, stdout=log_fd,
+                                stderr=log_fd, start_new_session=True, close_fds=True)
+    return ForkedRuntime(env, log_fd)
+
+
 class JobRun:
     """One running job (or array task) on this machine: its node processes."""
 
@@ -109,8 +188,8 @@ class JobRun:
         self.rec = rec
         self.job_id = rec.job_id
         self.job_dir = ctl.spool_dir(rec.job_id)
-        self.main: subprocess.Popen | None = None
-        self.others: list[subprocess.Popen] = []
+        self.main = None    # ForkedRuntime or Popen of the main node's runtime
+        self.others: list = []
         self.stop_sent_at: float | None = None
 
     # -- start -------------------------------------------------------------------------------
@@ -149,10 +228,7 @@ class JobRun:
                     array_index=position, node_index=i, num_nodes=len(nodes), main_node_index=0,
                     main_node_addr="127.0.0.1" if i else None, attempt=1,
                     batch_job_id=f"local-{rec.job_id}"))
-                # -S: the runtime is stdlib-only, so skip site-packages (a faster start)
-                proc = subprocess.Popen([sys.executable, "-S", "-m", "slurmshim.runtime.job"],
-                                        env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                        stderr=log, start_new_session=True, close_fds=True)
+                proc = start_runtime(env, log.fileno())
                 if i == 0:
                     self.main = proc
                 else:
@@ -336,6 +412,7 @@ class Daemon:
         with ctl.ledger.transaction():
             ctl.ledger.kv_set("local:daemon", self.token)
         self.env = _runner_env(ctl)
+        from ..runtime import job as _runtime_job  # noqa: F401 - imported once, forked often
         idle_since = time.time()
         backend = ctl.backend("local")
         while True:
