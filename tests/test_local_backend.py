@@ -279,3 +279,12 @@ def test_multinode_batch_step_runs_on_the_first_node(tmp_path):
     assert c.read(f"slurm-{job}.out") == "node[01-02] node01\n"
     acct = c.run("sacct", "-j", job, "-n", "-P", "-o", "JobID,NodeList").stdout.splitlines()
     assert acct == [f"{job}|node[01-02]", f"{job}.batch|node01"]
+
+
+def test_exec_launch_path_still_works(cl):
+    """SLURMSHIM_LOCAL_EXEC=1: the runtime runs as its own interpreter instead of a fork."""
+    cl.script("hello.sh", "#!/bin/bash\necho exec $SLURM_JOB_ID\n")
+    res = cl.run("sbatch", "--parsable", "-W", "hello.sh", env={"SLURMSHIM_LOCAL_EXEC": "1"})
+    assert res.returncode == 0, res.stderr
+    job = res.stdout.strip()
+    assert cl.read(f"slurm-{job}.out") == f"exec {job}\n"
