@@ -6,11 +6,11 @@ ConfigError naming the file and the key, never a traceback.
 from __future__ import annotations
 
 import os
-import socket
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from ._dataclass import dataclass
 from .errors import ConfigError
 from .model import INFINITE, Partition
 
@@ -22,6 +22,8 @@ DEFAULT_KILL_WAIT = 30
 
 @dataclass
 class AwsSettings:
+    """The [aws] table."""
+
     region: str | None = None
     profile: str | None = None
     endpoint_url: str | None = None
@@ -86,6 +88,7 @@ def machine_gpus() -> int:
 
 
 def short_hostname() -> str:
+    import socket  # only here: every command imports this module
     return socket.gethostname().split(".")[0]
 
 

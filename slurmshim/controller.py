@@ -5,13 +5,13 @@ Slurm semantics (states, reasons, array records, error texts) and hands executio
 from __future__ import annotations
 
 import os
-import signal as _signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Iterable
 
 from . import config as _config
+from ._dataclass import dataclass
 from .errors import InvalidJobId, SlurmError, SubmitError
 from .identity import current_user
 from .ledger import Ledger
@@ -21,6 +21,8 @@ from .scheduling import NEVER, Request, evaluate_dependency, never_fits
 
 @dataclass
 class SubmitResult:
+    """What a submission returns: the job id and the messages sbatch prints."""
+
     job_id: int
     messages: list[str] = field(default_factory=list)
 
@@ -356,13 +358,17 @@ class Controller:
         return out
 
     # -- state changes ---------------------------------------------------------------------
-    def cancel_records(self, recs: list[JobRecord], *, signum: int = _signal.SIGKILL,
+    def cancel_records(self, recs: list[JobRecord], *, signum: int | None = None,
                        explicit_signal: bool = False, batch_only: bool = False,
                        full: bool = False, tasks: dict[int, set[int]] | None = None,
                        uid: int | None = None) -> None:
         """scancel: pending records are cancelled in the ledger (pending array tasks named one
         by one vanish, as in Slurm), running ones are signalled through their backend.  With an
-        explicit `--signal` nothing is cancelled: the signal is only delivered."""
+        explicit `--signal` nothing is cancelled: the signal is only delivered.  `signum` None
+        is SIGKILL (the signal module is imported here, not by every command)."""
+        if signum is None:
+            import signal
+            signum = signal.SIGKILL
         uid = os.getuid() if uid is None else uid
         now = time.time()
         running: dict[str, list[JobRecord]] = {}
@@ -495,7 +501,8 @@ class Controller:
                     self.ledger.update(fresh.job_id, **fields)
                     self.ledger.kv_set(f"requeue:{fresh.job_id}", "hold" if hold else "run")
         for name, lst in to_stop.items():
-            self.backend(name).cancel(self, lst, _signal.SIGKILL, requeue=True)  # type: ignore[call-arg]
+            import signal
+            self.backend(name).cancel(self, lst, signal.SIGKILL, requeue=True)  # type: ignore[call-arg]
         self._kick_all()
         return errors
 

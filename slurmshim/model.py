@@ -8,8 +8,10 @@ INFINITE = UNLIMITED); memory is MiB (Slurm's "MB").
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from typing import Any
+
+from ._dataclass import dataclass
 
 INFINITE = -1  # time limit meaning UNLIMITED (Slurm's INFINITE)
 NO_VAL = None
@@ -36,7 +38,7 @@ class JobState(str, enum.Enum):
 
     @property
     def compact(self) -> str:
-        return _COMPACT[self]
+        return COMPACT_NAMES[self]
 
     @property
     def is_terminal(self) -> bool:
@@ -47,7 +49,8 @@ class JobState(str, enum.Enum):
         return self not in TERMINAL_STATES
 
 
-_COMPACT = {
+# the short names (`%t`); also a plain dict for loops that would call `.compact` per job
+COMPACT_NAMES = {
     JobState.PENDING: "PD", JobState.RUNNING: "R", JobState.SUSPENDED: "S",
     JobState.COMPLETING: "CG", JobState.CONFIGURING: "CF", JobState.COMPLETED: "CD",
     JobState.CANCELLED: "CA", JobState.FAILED: "F", JobState.TIMEOUT: "TO",

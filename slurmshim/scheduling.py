@@ -3,9 +3,9 @@ reasons, priority order, and whether a job fits a partition's nodes.  No I/O: ca
 records and the clock."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
+from ._dataclass import dataclass
 from .model import Dependency, DependencyTerm, JobRecord, JobState, Partition
 
 # Outcome of one dependency term: satisfied, pending, or never satisfiable.

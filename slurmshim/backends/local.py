@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import signal
-import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -126,6 +124,8 @@ class LocalBackend:
         sends SIGTERM, waits KillWait, then SIGKILL, and the daemon records the end.  Other
         signals go straight to the job's processes: the steps (default), the batch shell only
         (-b) or everything (-f)."""
+        import signal
+
         from .local_runner import deliver_signal, request_stop
         for rec in recs:
             if rec.state == JobState.PENDING:
@@ -326,6 +326,8 @@ class LocalBackend:
 
 def ensure_daemon(ctl: "Controller") -> None:
     """Wake the node daemon of this state directory, or start one (detached, like slurmd)."""
+    import signal  # here, not at the top: squeue imports this module for refresh()
+    import subprocess
     token = ctl.ledger.kv_get("local:daemon")
     if token and runner_alive(token):
         pid = runner_pid(token)

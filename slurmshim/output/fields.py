@@ -23,8 +23,9 @@ Format strings:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
+
+from .._dataclass import dataclass
 
 NULL_TEXT = "(null)"
 

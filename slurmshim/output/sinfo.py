@@ -22,9 +22,10 @@ turned into Slurm's state bits so that the long (%T), compact (%t) and complete 
 from __future__ import annotations
 
 import time as _time
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable, Iterable, Sequence
 
+from .._dataclass import dataclass
 from ..model import INFINITE, NodeStatus, Partition
 from .fields import fit, parse_long_format, parse_percent_format
 
@@ -182,6 +183,8 @@ class SinfoOptions:
 
 @dataclass
 class _Node:
+    """One node as sinfo groups and prints it."""
+
     name: str
     state: int
     cpus: int
@@ -438,6 +441,8 @@ def _user(e: Entry, long: bool) -> str:
 
 @dataclass(frozen=True)
 class Field:
+    """One sinfo field: its -O name, -o letter, header and printer."""
+
     name: str                      # -O name
     letter: str | None             # -o letter
     header: str
@@ -450,6 +455,8 @@ class Field:
 
 @dataclass
 class Ctx:
+    """What field printers need besides the row."""
+
     cluster: str = "N/A"
 
 
@@ -586,6 +593,8 @@ PRESET_REASONS_LONG = "reason:20 ,userlong:12 ,timestamp:19 ,statecompact:6 ,nod
 
 @dataclass
 class Column:
+    """One item of a parsed format: a field, or literal text (`suffix`)."""
+
     field: Field | None              # None: prefix / invalid item (prints `suffix` only)
     width: int = 0
     right: bool = False
@@ -594,6 +603,8 @@ class Column:
 
 @dataclass
 class Layout:
+    """A parsed sinfo format: its columns and the grouping flags they imply."""
+
     columns: list[Column]
     flags: set[str]
     node_field_flag: bool = False

@@ -23,18 +23,19 @@ The pipeline, in Slurm's order:
 """
 from __future__ import annotations
 
-import json
 import time as _time
-from dataclasses import dataclass, field
+from dataclasses import field
+from itertools import repeat
 from operator import attrgetter
 from typing import Any, Callable, Iterable, Sequence
 
+from .._dataclass import dataclass
 from ..errors import SlurmError
 from ..slurm.arrayspec import format_indices
 from ..slurm.memspec import format_mem
 from ..slurm.states import DEFAULT_SQUEUE_STATES
 from ..slurm.timespec import format_elapsed, format_timestamp
-from ..model import INFINITE, JobRecord, JobState, StepRecord
+from ..model import COMPACT_NAMES, INFINITE, TERMINAL_STATES, JobRecord, JobState, StepRecord
 from .fields import FieldToken, make_fitter, parse_long_format as _split_long, \
     parse_percent_format as _split_percent
 
@@ -259,16 +260,26 @@ def select_rows(records: Iterable[JobRecord], flt: JobFilter | None = None, *, n
     if flt is None:
         flt = JobFilter()
     out: list[Row] = []
-    states = flt.states
-    default_states = DEFAULT_SQUEUE_STATES
+    # the filter's settings as locals: this loop runs once per job
+    if flt.all_states:
+        states = None
+    else:
+        states = DEFAULT_SQUEUE_STATES if flt.states is None else flt.states
     jobs = flt.jobs
-    part_set = None if flt.partitions is None else flt.partitions
+    licenses = flt.licenses
+    part_set = flt.partitions
     acc = None if flt.accounts is None else {a.lower() for a in flt.accounts}
     qos = None if flt.qos is None else {q.lower() for q in flt.qos}
     names = None if flt.names is None else {n.lower() for n in flt.names}
+    nodes = flt.nodes
+    notme = flt.notme_uid
     uids = flt.uids
     unames = flt.user_names
+    reservation = flt.reservation
+    running_over = flt.running_over
+    running_under = flt.running_under
     inow = int(now)
+    append = out.append
     for row in rows:
         rec = row.rec
         partial = False
@@ -288,29 +299,25 @@ def select_rows(records: Iterable[JobRecord], flt: JobFilter | None = None, *, n
                     break
             if not keep:
                 continue
-        if flt.licenses is not None:
+        if licenses is not None:
             lic = _spec_attr(rec, spec_of, "licenses")
             have = [t.split(":", 1)[0] for t in lic.split(",")] if lic else []
-            if not any(t in flt.licenses for t in have):
+            if not any(t in licenses for t in have):
                 continue
         if acc is not None and (rec.account is None or rec.account.lower() not in acc):
             continue
         if qos is not None and (rec.qos is None or rec.qos.lower() not in qos):
             continue
-        if not flt.all_states:
-            if states is not None:
-                if rec.state not in states:
-                    continue
-            elif rec.state not in default_states:
+        if states is not None and rec.state not in states:
+            continue
+        if nodes is not None:
+            if not rec.node_list or not (_expand_hosts(rec.node_list) & nodes):
                 continue
-        if flt.nodes is not None:
-            if not rec.node_list or not (_expand_hosts(rec.node_list) & flt.nodes):
-                continue
-        if flt.notme_uid is not None and rec.uid == flt.notme_uid:
+        if notme is not None and rec.uid == notme:
             continue
         if uids is not None and rec.uid not in uids and rec.user not in unames:
             continue
-        if flt.reservation is not None:
+        if reservation is not None:
             continue                     # no job of ours runs in a reservation
         if names is not None and rec.name.lower() not in names:
             continue
@@ -328,13 +335,13 @@ def select_rows(records: Iterable[JobRecord], flt: JobFilter | None = None, *, n
             else:
                 row.task_str = _ranges(sel)
                 row.pending = tuple(sel)
-        if flt.running_over is not None:
-            if rec.state != JobState.RUNNING or time_used(rec, inow) < flt.running_over:
+        if running_over is not None:
+            if rec.state != JobState.RUNNING or time_used(rec, inow) < running_over:
                 continue
-        if flt.running_under is not None:
-            if rec.state != JobState.RUNNING or time_used(rec, inow) >= flt.running_under:
+        if running_under is not None:
+            if rec.state != JobState.RUNNING or time_used(rec, inow) >= running_under:
                 continue
-        out.append(row)
+        append(row)
     return out
 
 
@@ -852,6 +859,8 @@ def _group_name(row: Row, ctx: _Ctx) -> str:
 
 @dataclass(frozen=True)
 class FieldDef:
+    """One squeue field: its -O name, -o letter, header and a factory of per-column printers."""
+
     name: str                 # -O name (matched case-insensitively)
     letter: str | None        # -o letter
     header: str
@@ -1119,6 +1128,8 @@ class FieldSpec:
 
 @dataclass
 class Format:
+    """A parsed -o / -O format and the errors it gave."""
+
     fields: list[FieldSpec]
     errors: list[str] = field(default_factory=list)   # `Invalid job format specification: X`
 
@@ -1292,8 +1303,8 @@ def _make_sort_keys(now: int) -> dict[str, Callable[[Row], Any]]:
 _SORT_KEYS = set(_make_sort_keys(0)) | {"S"}
 
 
-def _first(pair: tuple) -> Any:
-    return pair[0]
+def _sort_start(row: Row) -> int:
+    return row.sort_start
 
 
 def sort_rows(rows: list[Row], sort: str | None = None, *, now: float) -> list[Row]:
@@ -1303,13 +1314,16 @@ def sort_rows(rows: list[Row], sort: str | None = None, *, now: float) -> list[R
     inow = int(now)
     spec = DEFAULT_SORT if sort is None else sort
     if spec == DEFAULT_SORT:
-        # the start-time pass and P,t,-p folded into one key: (partition, state, -priority,
-        # then started rows by descending start in list order, then unstarted rows in
-        # reverse list order)
-        keyed = []
-        append = keyed.append
+        # The start-time pass and P,t,-p folded into one order: by (partition, state,
+        # -priority); within that, started rows by descending start in list order, then
+        # unstarted rows in reverse list order.  Done by grouping rather than one big sort:
+        # a queue has few distinct (partition, state, priority) triples, and sorting 10,000
+        # composite tuple keys cost more than the rest of this function.
+        groups: dict[tuple, tuple[list[Row], list[Row]]] = {}
         PENDING = JobState.PENDING
-        for i, r in enumerate(rows):
+        terminal = TERMINAL_STATES
+        compact = COMPACT_NAMES
+        for r in rows:
             rec = r.rec
             st = rec.start_time
             state = rec.state
@@ -1317,16 +1331,24 @@ def sort_rows(rows: list[Row], sort: str | None = None, *, now: float) -> list[R
                 st = int(st)
                 if state is PENDING and st < inow:
                     st = inow
-            elif state.is_terminal and rec.end_time:
+            elif rec.end_time and state in terminal:
                 st = int(rec.end_time)   # cancelled before it started: start = end
             else:
                 st = 0
             r.sort_start = st
-            pr = 0 if rec.hold else rec.priority
-            append(((rec.partition or "", state.compact, -pr,
-                     (0, -st, i) if st else (1, -i)), r))
-        keyed.sort(key=_first)
-        return [r for _k, r in keyed]
+            key = (rec.partition or "", compact[state], 0 if rec.hold else -rec.priority)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = ([], [])
+            group[0 if st else 1].append(r)
+        out: list[Row] = []
+        for key in sorted(groups):
+            started, unstarted = groups[key]
+            started.sort(key=_sort_start, reverse=True)   # stable: ties stay in list order
+            unstarted.reverse()
+            out += started
+            out += unstarted
+        return out
     for r in rows:
         r.sort_start = _start_key(r, inow)
     rows = _sort_by_start(rows, True)
@@ -1354,30 +1376,20 @@ def sort_rows(rows: list[Row], sort: str | None = None, *, now: float) -> list[R
 
 # ===================================================================== rendering
 
-def _compile(fmt: Format, ctx: _Ctx) -> tuple[str, Callable[[Row], str]]:
-    """The header text and a generated `line(row)` function: one f-string over the per-field
-    closures and the literal texts (suffixes, prefix, invalid items)."""
+def _compile(fmt: Format, ctx: _Ctx) -> tuple[str, list[str | Callable[[Row], str]]]:
+    """The header text and the pieces of a line, in order: literal texts (suffixes, prefix,
+    invalid items) and the per-field printers."""
     header_parts: list[str] = []
-    pieces: list[str] = []
-    ns: dict[str, Any] = {}
-    for k, fs in enumerate(fmt.fields):
-        if fs.field is None:
-            header_parts.append(fs.suffix)
-            if fs.suffix:
-                ns[f"L{k}"] = fs.suffix
-                pieces.append(f"{{L{k}}}")
-            continue
-        fd = fs.field
-        header_parts.append(make_fitter(fs.width, fs.right, fd.header_cut)(fd.header) + fs.suffix)
-        ns[f"F{k}"] = fd.factory(fs.width, fs.right, ctx)
-        pieces.append(f"{{F{k}(row)}}")
+    pieces: list[str | Callable[[Row], str]] = []
+    for fs in fmt.fields:
+        if fs.field is not None:
+            fd = fs.field
+            header_parts.append(make_fitter(fs.width, fs.right, fd.header_cut)(fd.header))
+            pieces.append(fd.factory(fs.width, fs.right, ctx))
+        header_parts.append(fs.suffix)
         if fs.suffix:
-            ns[f"L{k}"] = fs.suffix
-            pieces.append(f"{{L{k}}}")
-    header = "".join(header_parts)
-    src = "def line(row):\n    return f\"" + "".join(pieces) + "\"\n"
-    exec(compile(src, "<squeue-format>", "exec"), ns)  # noqa: S102 - our own generated code
-    return header, ns["line"]
+            pieces.append(fs.suffix)
+    return "".join(header_parts), pieces
 
 
 def _expand(rows: Iterable[Row]) -> Iterable[Row]:
@@ -1402,16 +1414,20 @@ def render_rows(rows: Sequence[Row], fmt: Format, *, now: float, noheader: bool 
     record is cut to 31 characters (False when SLURM_BITSTR_LEN is set); `convert`: memory in
     the largest exact unit (False = --noconvert, MiB)."""
     ctx = _Ctx(now, spec_of, default_limits, id_cut, cluster, expand_patterns, convert)
-    header, line = _compile(fmt, ctx)
+    header, pieces = _compile(fmt, ctx)
     out: list[str] = []
     if date_line and not noheader:
         out.append(format_date_line(now) + "\n")
     if not noheader:
         out.append(header + "\n")
-    it = _expand(rows) if array_expand else rows
-    body = [line(r) for r in it]
-    if body:
-        out.append("\n".join(body))
+    if array_expand:
+        rows = list(_expand(rows))
+    if rows:
+        # One iterator per piece, zipped: each line is one join, and the printers run through
+        # map() with no Python frame of our own per line (still line by line, field by field).
+        n = len(rows)
+        cols = [repeat(p, n) if isinstance(p, str) else map(p, rows) for p in pieces]
+        out.append("\n".join(map("".join, zip(*cols))) if cols else "\n" * (n - 1))
         out.append("\n")
     return "".join(out)
 
@@ -1493,6 +1509,8 @@ def _step_used(sr: StepRow, now: int) -> int:
 
 @dataclass(frozen=True)
 class StepFieldDef:
+    """One `squeue -s` field: its -O name, -o letter, header and a factory of printers."""
+
     name: str
     letter: str | None
     header: str
@@ -2001,25 +2019,26 @@ def render_steps_json(rows: Sequence[StepRow], *, now: float, cluster: str,
     return dump_json(doc) + "\n"
 
 
-def _json_str(s: str) -> str:
-    return json.dumps(s, ensure_ascii=False).replace("/", "\\/")
-
-
 def dump_json(value: Any, indent: int = 0) -> str:
     """Slurm's serializer layout: two-space indent, `[`/`{` then one item a line, empty
     containers as an open bracket and the closing one on the next line, `/` escaped."""
+    import json  # here, not at the top: only --json needs it
+    return _dump_json(value, indent, json.dumps)
+
+
+def _dump_json(value: Any, indent: int, dumps: Callable[..., str]) -> str:
     pad = "  " * indent
     inner = "  " * (indent + 1)
     if isinstance(value, dict):
         if not value:
             return "{\n" + pad + "}"
-        items = [inner + _json_str(str(k)) + ": " + dump_json(v, indent + 1)
-                 for k, v in value.items()]
+        items = [inner + dumps(str(k), ensure_ascii=False).replace("/", "\\/") + ": "
+                 + _dump_json(v, indent + 1, dumps) for k, v in value.items()]
         return "{\n" + ",\n".join(items) + "\n" + pad + "}"
     if isinstance(value, (list, tuple)):
         if not value:
             return "[\n" + pad + "]"
-        items = [inner + dump_json(v, indent + 1) for v in value]
+        items = [inner + _dump_json(v, indent + 1, dumps) for v in value]
         return "[\n" + ",\n".join(items) + "\n" + pad + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -2029,4 +2048,4 @@ def dump_json(value: Any, indent: int = 0) -> str:
         return str(value)
     if isinstance(value, float):
         return repr(value)
-    return _json_str(str(value))
+    return dumps(str(value), ensure_ascii=False).replace("/", "\\/")

@@ -22,8 +22,9 @@ Stdlib only; no I/O.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from .._dataclass import dataclass
 from ..errors import SlurmError
 
 MAGIC = "#SBATCH"

@@ -25,9 +25,10 @@ Stdlib only; no I/O.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Hashable, Iterable, Iterator, Sequence
 
+from .._dataclass import dataclass
 from ..errors import UsageError
 
 NO_ARGUMENT = 0

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable, Iterable, Mapping
 
+from .._dataclass import dataclass
 from ..errors import InvalidSpec, SlurmError, SubmitError
 from ..model import INFINITE, JobSpec
 from . import getopt as _getopt

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
+from .._dataclass import dataclass
 from ..errors import SlurmError
 from ..model import JobSpec, OptionUse
 from . import directives as _dir
@@ -96,7 +96,30 @@ def is_secret(name: str, allow: Iterable[str] = ()) -> bool:
     for pat in allow:
         if fnmatch.fnmatchcase(up, pat.upper()):
             return False
-    return any(fnmatch.fnmatchcase(up, pat) for pat in SECRET_ENV_PATTERNS)
+    return any(_star_match(up, parts) for parts in _SECRET_PARTS)
+
+
+# SECRET_ENV_PATTERNS split at their `*`s.  sbatch checks every variable of the environment
+# against every pattern; fnmatch would first compile each pattern to a regular expression, which
+# cost more than the rest of the submission's option handling.
+_SECRET_PARTS = tuple(tuple(p.split("*")) for p in SECRET_ENV_PATTERNS)
+assert not any(c in p for p in SECRET_ENV_PATTERNS for c in "?[")  # `*` is the only wildcard
+
+
+def _star_match(text: str, parts: tuple[str, ...]) -> bool:
+    """fnmatchcase for a pattern whose only wildcard is `*`, given as its literal parts."""
+    if len(parts) == 1:
+        return text == parts[0]
+    head, tail = parts[0], parts[-1]
+    if len(text) < len(head) + len(tail) or not text.startswith(head) or not text.endswith(tail):
+        return False
+    pos, end = len(head), len(text) - len(tail)
+    for mid in parts[1:-1]:   # leftmost matches leave the most room for what follows
+        i = text.find(mid, pos, end)
+        if i < 0:
+            return False
+        pos = i + len(mid)
+    return True
 
 
 def _find_quote_tokens(text: str) -> list[str]:
@@ -188,6 +211,8 @@ def export_environment(export: str | None, env: Mapping[str, str], *,
 # ---------------------------------------------------------------------------------------------
 @dataclass
 class _Use:
+    """One occurrence of an option, with its value and where it came from."""
+
     row: OptionRow
     value: str | None
     source: str

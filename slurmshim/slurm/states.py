@@ -8,8 +8,7 @@ base state or of a state flag.  Nodes: sinfo's `node_state_string[_compact]` (wi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from .._dataclass import dataclass
 from ..model import JobState
 
 __all__ = [
