@@ -288,3 +288,66 @@ def test_exec_launch_path_still_works(cl):
     assert res.returncode == 0, res.stderr
     job = res.stdout.strip()
     assert cl.read(f"slurm-{job}.out") == f"exec {job}\n"
+
+
+ONE_CPU = '[partitions.one]\nbackend = "local"\ndefault = true\ncpus = 1\n'
+
+
+def _start_order(c: Cluster, jobs: list[int]) -> list[int]:
+    starts = {}
+    for j in jobs:
+        c.wait_state(str(j), {"COMPLETED"}, timeout=60)
+        out = c.run("sacct", "-j", str(j), "-X", "-n", "-P", "-o", "Start").stdout.strip()
+        starts[j] = out
+    return sorted(jobs, key=lambda j: (starts[j], j))
+
+
+def test_priority_and_nice_order_pending_jobs(tmp_path):
+    c = Cluster(tmp_path, config=ONE_CPU)
+    c.script("s.sh", "#!/bin/bash\nsleep 1.1\n")
+    blocker = c.submit("s.sh")
+    c.wait_state(str(blocker), {"RUNNING"})
+    low = c.submit("--nice=100", "s.sh")
+    normal = c.submit("s.sh")
+    high = c.submit("--priority=50", "s.sh")
+    out = c.squeue("-h", "-o", "%i %r", "-t", "PD").split("\n")
+    reasons = dict(line.split() for line in out if line)
+    assert reasons[str(high)] == "Resources"          # the top pending job waits on resources
+    assert reasons[str(low)] == "Priority"            # the others wait behind it
+    assert _start_order(c, [low, normal, high]) == [high, normal, low]
+
+
+def test_exclusive_job_gets_the_node_alone(tmp_path):
+    c = Cluster(tmp_path, config='[partitions.p]\nbackend = "local"\ndefault = true\ncpus = 4\n')
+    c.script("s.sh", "#!/bin/bash\nsleep 1\n")
+    first = c.submit("s.sh")
+    c.wait_state(str(first), {"RUNNING"})
+    excl = c.submit("--exclusive", "s.sh")
+    assert c.squeue("-h", "-j", str(excl), "-o", "%t %r").strip() == "PD Resources"
+    c.wait_state(str(excl), {"RUNNING"}, timeout=30)
+    shared = c.submit("s.sh")
+    assert c.squeue("-h", "-j", str(shared), "-o", "%t").strip() == "PD"
+    c.wait_state(str(shared), {"COMPLETED"}, timeout=30)
+
+
+def test_singleton_runs_one_at_a_time(tmp_path):
+    c = Cluster(tmp_path)
+    c.script("s.sh", "#!/bin/bash\ndate +%s.%N >> $SLURM_JOB_NAME.log\nsleep 0.8\n"
+             "date +%s.%N >> $SLURM_JOB_NAME.log\n")
+    a = c.submit("-J", "solo", "--dependency=singleton", "s.sh")
+    b = c.submit("-J", "solo", "--dependency=singleton", "s.sh")
+    assert c.squeue("-h", "-j", str(b), "-o", "%r").strip() in ("Dependency", "None")
+    c.wait_state(str(b), {"COMPLETED"}, timeout=40)
+    t = [float(x) for x in c.read("solo.log").split()]
+    assert t[1] <= t[2], "the second singleton started before the first ended"
+
+
+def test_kill_on_invalid_dep_cancels(tmp_path):
+    c = Cluster(tmp_path)
+    c.script("bad.sh", "#!/bin/bash\nexit 1\n")
+    c.script("ok.sh", "#!/bin/bash\ntrue\n")
+    bad = c.submit("bad.sh")
+    c.wait_state(str(bad), {"FAILED"})
+    dep = c.submit(f"--dependency=afterok:{bad}", "--kill-on-invalid-dep=yes", "ok.sh")
+    st = c.wait_state(str(dep), {"CANCELLED"}, timeout=20)
+    assert st.startswith("CANCELLED")
