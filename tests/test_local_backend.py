@@ -351,3 +351,24 @@ def test_kill_on_invalid_dep_cancels(tmp_path):
     dep = c.submit(f"--dependency=afterok:{bad}", "--kill-on-invalid-dep=yes", "ok.sh")
     st = c.wait_state(str(dep), {"CANCELLED"}, timeout=20)
     assert st.startswith("CANCELLED")
+
+
+def test_aftercorr_pairs_array_tasks(tmp_path):
+    c = Cluster(tmp_path)
+    c.script("a.sh", "#!/bin/bash\n[ $SLURM_ARRAY_TASK_ID != 2 ] || exit 1\n")
+    c.script("b.sh", "#!/bin/bash\necho $SLURM_JOB_ID $SLURM_ARRAY_TASK_ID\n")
+    a = c.submit("--array=1-3", "a.sh")
+    b = c.submit("--array=1-3", f"--dependency=aftercorr:{a}", "-o", "b-%a.out", "b.sh")
+    c.wait_state(f"{b}_1", {"COMPLETED"}, timeout=40)
+    c.wait_state(f"{b}_3", {"COMPLETED"}, timeout=40)
+    time.sleep(0.5)
+    assert not (c.work / "b-2.out").exists()          # its partner failed: it never runs
+    assert c.squeue("-h", "-r", "-j", str(b), "-o", "%i %r").strip() == \
+        f"{b}_2 DependencyNeverSatisfied"
+    # task ids stay exact, raw ids distinct, and what the job saw is what sacct records
+    raw = dict(line.split("|") for line in c.run(
+        "sacct", "-j", str(b), "-X", "-n", "-P", "-o", "JobID,JobIDRaw").stdout.split())
+    for i in (1, 3):
+        seen_id, seen_task = c.read(f"b-{i}.out").split()
+        assert seen_task == str(i) and raw[f"{b}_{i}"] == seen_id
+    assert raw[f"{b}_1"] != raw[f"{b}_3"] and str(b) not in (raw[f"{b}_1"], raw[f"{b}_3"])

@@ -252,7 +252,9 @@ class LocalBackend:
             # A requeued job waits a moment before it is eligible again, as in Slurm.
             if now - rec.submit_time < 1.0:
                 return "BeginTime", rec.submit_time + 1.0
-        if spec.dependency is not None:
+        per_task = rec.is_array_meta and spec.dependency is not None and any(
+            t.kind == "aftercorr" for t in spec.dependency.terms)
+        if spec.dependency is not None and not per_task:  # aftercorr: see _start_array_tasks
             status, _terms = ctl.dependency_state(rec, now)
             if status == NEVER:
                 if spec.kill_on_invalid_dep:
@@ -286,17 +288,25 @@ class LocalBackend:
         return wake
 
     def _start_array_tasks(self, ctl, meta, spec, part, req, use, running_tasks, now, started):
-        from ..runtime.descriptor import raw_id_for
         indices = list(spec.array.indices) if spec.array else []
         throttle = meta.array_throttle
+        per_task = spec.dependency is not None and any(
+            t.kind == "aftercorr" for t in spec.dependency.terms)
         reason = None
         for idx in list(meta.array_pending):
             if throttle and running_tasks.get(meta.job_id, 0) >= throttle:
                 return "JobArrayTaskLimit"
+            if per_task:  # aftercorr: task i waits for task i of the other array
+                probe = JobRecord(**{**meta.__dict__, "array_task_id": idx, "array_pending": ()})
+                status, _ = ctl.dependency_state(probe, now)
+                if status != "satisfied":
+                    if reason != "Dependency":
+                        reason = "DependencyNeverSatisfied" if status == NEVER else "Dependency"
+                    continue
             nodes = place(req, part, use)
             if nodes is None:
                 return "Resources"
-            raw = raw_id_for(meta.job_id, indices, indices.index(idx))
+            raw = task_raw_id(ctl, meta, indices, idx)
             task = ctl.ledger.split_array_task(meta, idx, raw)
             self._start(ctl, task, nodes, req, use, now)
             started.append((task.job_id, idx))
@@ -322,6 +332,26 @@ class LocalBackend:
     def _set_reason(ctl: "Controller", rec: JobRecord, reason: str) -> None:
         if rec.reason != reason:
             ctl.ledger.update(rec.job_id, reason=reason)
+
+
+def task_raw_id(ctl: "Controller", meta: JobRecord, indices: list[int], idx: int) -> int:
+    """The raw job id of array task `idx` as it starts.  Ids were reserved as a block at submit
+    (runtime.descriptor.raw_id_for: position p -> N+1+p, the last position -> N, because Slurm's
+    last split task keeps the array id).  When tasks start out of order (aftercorr), the id
+    belonging to the last position is still the meta record's: the task then takes a reserved id
+    of a position that is still pending, and the meta id goes to whichever task is last."""
+    from ..runtime.descriptor import raw_id_for
+    pos = indices.index(idx)
+    own = raw_id_for(meta.job_id, indices, pos)
+    others = [i for i in meta.array_pending if i != idx]
+    if not others:
+        return meta.job_id
+    taken = {r.job_id for r in ctl.ledger.array_records(meta.job_id)}
+    if own != meta.job_id and own not in taken:
+        return own
+    pool = sorted(raw_id_for(meta.job_id, indices, indices.index(i)) for i in others)
+    free = [r for r in pool if r != meta.job_id and r not in taken]
+    return free[0] if free else meta.job_id + 1 + len(indices)  # defensive: never reached
 
 
 def ensure_daemon(ctl: "Controller") -> None:

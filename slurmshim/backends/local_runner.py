@@ -207,6 +207,8 @@ class JobRun:
         desc["kill_wait"] = ctl.config.kill_wait
         desc["enforce_time_limit"] = True
         desc["restart_count"] = rec.restarts
+        if desc.get("array") and rec.array_task_id is not None:
+            desc["array"]["raw_id"] = rec.job_id   # the id the scheduler gave this task
         self.job_dir.mkdir(parents=True, exist_ok=True)
         for stale in ("status.json", "pids.json"):
             try:

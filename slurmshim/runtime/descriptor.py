@@ -270,7 +270,8 @@ def task_ids(desc: Dict[str, Any], placement: Dict[str, Any]) -> Dict[str, Any]:
     if position >= len(indices):
         raise DescriptorError("array position %d but only %d indices" % (position, len(indices)))
     n = int(desc["job_id"])
-    return {"job_id": raw_id_for(n, indices, position, arr.get("first_raw_id")),
+    raw = arr.get("raw_id")  # set by a host that chose the task's id itself (local backend)
+    return {"job_id": int(raw) if raw else raw_id_for(n, indices, position, arr.get("first_raw_id")),
             "array_job_id": n, "array_task_id": indices[position], "position": position,
             "indices": indices}
 
