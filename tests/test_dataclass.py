@@ -60,7 +60,8 @@ def _probes(A, F, Sub, Child, Post):
 
     return {
         "repr": lambda: call(lambda: repr(A(1))),
-        "eq": lambda: call(lambda: (A(1) == A(1, [], "z"), A(1) == Sub(1), A(1) != A(2), A(1) == 1)),
+        "eq": lambda: call(lambda: (A(1) == A(1, [], "z"), A(1) == Sub(1), A(1) != A(2),
+                                    A(1) == 1)),
         "hash": lambda: call(lambda: hash(A(1))),
         "frozen hash": lambda: call(lambda: (hash(F(1)) == hash(F(1)), len({F(1), F(1), F(2)}))),
         "frozen set": lambda: call(lambda: setattr(F(1), "a", 2)),

@@ -294,18 +294,26 @@ ONE_CPU = '[partitions.one]\nbackend = "local"\ndefault = true\ncpus = 1\n'
 
 
 def _start_order(c: Cluster, jobs: list[int]) -> list[int]:
-    starts = {}
+    """Jobs in the order they started, from the start-$SLURM_JOB_ID stamps STAMP writes
+    (sacct's Start has whole seconds only)."""
     for j in jobs:
         c.wait_state(str(j), {"COMPLETED"}, timeout=60)
-        out = c.run("sacct", "-j", str(j), "-X", "-n", "-P", "-o", "Start").stdout.strip()
-        starts[j] = out
-    return sorted(jobs, key=lambda j: (starts[j], j))
+    return sorted(jobs, key=lambda j: float((c.work / f"start-{j}").read_text()))
+
+
+STAMP = "#!/bin/bash\ndate +%s.%N > start-$SLURM_JOB_ID\nsleep 0.2\n"
+
+
+def _gate(c: Cluster, name: str) -> str:
+    """A job script that runs until the test opens its gate (touches the file `name`.open), so
+    that what the test checks while it runs does not depend on the machine's speed."""
+    return c.script(f"{name}.sh", f"#!/bin/bash\nwhile [ ! -e {name}.open ]; do sleep 0.05; done\n")
 
 
 def test_priority_and_nice_order_pending_jobs(tmp_path):
     c = Cluster(tmp_path, config=ONE_CPU)
-    c.script("s.sh", "#!/bin/bash\nsleep 1.1\n")
-    blocker = c.submit("s.sh")
+    c.script("s.sh", STAMP)
+    blocker = c.submit(_gate(c, "g"))
     c.wait_state(str(blocker), {"RUNNING"})
     low = c.submit("--nice=100", "s.sh")
     normal = c.submit("s.sh")
@@ -314,19 +322,22 @@ def test_priority_and_nice_order_pending_jobs(tmp_path):
     reasons = dict(line.split() for line in out if line)
     assert reasons[str(high)] == "Resources"          # the top pending job waits on resources
     assert reasons[str(low)] == "Priority"            # the others wait behind it
+    (c.work / "g.open").touch()
     assert _start_order(c, [low, normal, high]) == [high, normal, low]
 
 
 def test_exclusive_job_gets_the_node_alone(tmp_path):
     c = Cluster(tmp_path, config='[partitions.p]\nbackend = "local"\ndefault = true\ncpus = 4\n')
-    c.script("s.sh", "#!/bin/bash\nsleep 1\n")
-    first = c.submit("s.sh")
+    c.script("s.sh", "#!/bin/bash\nsleep 0.2\n")
+    first = c.submit(_gate(c, "g1"))
     c.wait_state(str(first), {"RUNNING"})
-    excl = c.submit("--exclusive", "s.sh")
+    excl = c.submit("--exclusive", _gate(c, "g2"))
     assert c.squeue("-h", "-j", str(excl), "-o", "%t %r").strip() == "PD Resources"
+    (c.work / "g1.open").touch()
     c.wait_state(str(excl), {"RUNNING"}, timeout=30)
     shared = c.submit("s.sh")
     assert c.squeue("-h", "-j", str(shared), "-o", "%t").strip() == "PD"
+    (c.work / "g2.open").touch()
     c.wait_state(str(shared), {"COMPLETED"}, timeout=30)
 
 
