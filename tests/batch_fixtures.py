@@ -7,6 +7,19 @@
   (plus the AWS_BATCH_* variables moto forgets: array index, attempt, node index), its stdout and
   stderr timestamped the way `docker logs --timestamps` prints them.  `install_fake_docker()`
   patches it into moto's DockerModel in this process -- the ThreadedMotoServer's process.
+* Multi-node parallel jobs (moto runs the job definition's numNodes containers, ignores
+  SubmitJob's nodeOverrides, and gives the nodes only AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS):
+  `install_fake_docker()` also applies nodeOverrides to the job as Batch does (numNodes, each
+  node range's containerOverrides environment and command), and FakeDocker gives every node what
+  Batch sets -- AWS_BATCH_JOB_ID `<id>#<i>`, AWS_BATCH_JOB_NODE_INDEX, _NUM_NODES,
+  _MAIN_NODE_INDEX, the main node's address (127.0.0.1) on the other nodes only -- and, because
+  all fake containers share one network namespace where Batch gives each its own (awsvpc), one
+  free loopback port per job for the runtime's node agents (the descriptor's agent_port).  As
+  on Batch, the other nodes are stopped once the main node has exited, and only the main
+  node's exit status decides the job's (moto would fail it for any node's).
+  `FakeDocker.clock_offset` makes the jobs started while it is set look as if they had started
+  that many seconds earlier (Batch's startedAt and the runtime's clock alike), so time limits
+  can be reached without waiting minutes.
 * `make_infra()`: VPC, subnet, security group, IAM service role and instance profile, a SPOT and
   an EC2 (on-demand) compute environment and one job queue on each.
 * `write_config()`: a slurmshim TOML config with a batch partition on those queues.
@@ -16,11 +29,13 @@ Import this only from tests and benches: it imports moto and boto3.
 from __future__ import annotations
 
 import base64
+import copy
 import datetime as _dt
 import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -95,7 +110,26 @@ class FakeContainer:
         self.status = "running"
         self.attrs = {"NetworkSettings": {"Networks": {"bridge": {"IPAddress": "127.0.0.1"}},
                                           "IPAddress": "127.0.0.1"}}
-        owner.containers.append(self)
+        # Batch: "If the main node exits, the job is considered finished, and all of the child
+        # nodes are stopped" (moto instead waits for each node to exit by itself)
+        node = owner.mnp_node(name)
+        with owner.lock:
+            owner.containers.append(self)
+            late = node is not None and node[2].get("main_done")
+        if late:
+            threading.Thread(target=self.kill, daemon=True).start()
+        elif node is not None and node[1] == node[2]["main_node"]:
+            threading.Thread(target=self._stop_nodes_after_main, args=(node[0], node[2]),
+                             daemon=True).start()
+
+    def _stop_nodes_after_main(self, job_id: str, info: dict) -> None:
+        self.proc.wait()
+        with self.owner.lock:
+            info["main_done"] = True
+            others = [c for c in self.owner.containers if c is not self and
+                      (self.owner.mnp_node(c.name) or ("",))[0] == job_id]
+        for other in others:
+            threading.Thread(target=other.kill, daemon=True).start()
 
     def _batch_env(self, env: dict) -> None:
         """What real Batch sets and moto does not."""
@@ -154,6 +188,11 @@ class FakeContainer:
     def wait(self, **_kw: Any) -> dict:
         rc = self.proc.wait()
         self.reload()
+        node = self.owner.mnp_node(self.name)
+        if node is not None and node[1] != node[2]["main_node"]:
+            # Batch judges a multi-node job by its main node alone; moto by every node: the
+            # other nodes' exits (stopped by Batch once the main node ended) do not count
+            return {"StatusCode": 0}
         return {"StatusCode": 128 - rc if rc < 0 else rc}
 
     def remove(self, **_kw: Any) -> None:
@@ -171,9 +210,11 @@ class _Containers:
             name: str = "", **kw: Any) -> FakeContainer:
         if isinstance(environment, list):
             environment = dict(e.split("=", 1) for e in environment)
+        environment = dict(environment or {})
+        self.owner._prepare(name, environment)
         self.owner.runs.append({"image": image, "command": command, "name": name,
-                                "environment": dict(environment or {})})
-        return FakeContainer(self.owner, command, environment or {}, name, **kw)
+                                "environment": dict(environment)})
+        return FakeContainer(self.owner, command, environment, name, **kw)
 
     def list(self, **_kw: Any) -> list:
         return list(self.owner.containers)
@@ -197,6 +238,54 @@ class FakeDocker:
         self.runs: list[dict] = []
         self.containers_api = _Containers(self)
         self.images = _Images()
+        self.jobs: dict[str, Any] = {}      # moto Job objects created since install, by id
+        self.mnp: dict[str, dict] = {}      # multi-node jobs: numNodes, mainNode, agent port
+        self.clock_offset = 0.0             # seconds: see the module docstring
+        self._backdated: set[str] = set()
+        self.lock = threading.Lock()
+
+    def mnp_node(self, name: str) -> tuple[str, int, dict] | None:
+        """(job id, node index, job info) of a multi-node job's container (moto names them
+        `<job name>-<job id>-<node index>`), None for anything else."""
+        prefix, _, index = name.rpartition("-")
+        if not index.isdigit():
+            return None
+        for job_id, info in self.mnp.items():
+            if prefix == job_id or prefix.endswith("-" + job_id):
+                return job_id, int(index), info
+        return None
+
+    def _prepare(self, name: str, env: dict) -> None:
+        """The container environment real Batch would give (see the module docstring)."""
+        node = self.mnp_node(name)
+        job_id = env.get("AWS_BATCH_JOB_ID")
+        if node is not None:
+            job_id, index, info = node
+            env["AWS_BATCH_JOB_ID"] = f"{job_id}#{index}"
+            env["AWS_BATCH_JOB_NODE_INDEX"] = str(index)
+            env["AWS_BATCH_JOB_NUM_NODES"] = str(info["num_nodes"])
+            env["AWS_BATCH_JOB_MAIN_NODE_INDEX"] = str(info["main_node"])
+            if index == info["main_node"]:
+                env.pop("AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS", None)
+            else:
+                env["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"] = "127.0.0.1"
+            if env.get("SLURMSHIM_JOB"):
+                from slurmshim.runtime.descriptor import decode_inline, encode_inline
+                desc = decode_inline(env["SLURMSHIM_JOB"])
+                if desc.get("agent_port"):
+                    if not info.get("port"):
+                        info["port"] = free_port()
+                    desc["agent_port"] = info["port"]
+                    env["SLURMSHIM_JOB"] = encode_inline(desc)
+        job = self.jobs.get(job_id or "")
+        if self.clock_offset and job is not None:
+            if job.job_id not in self._backdated:
+                self._backdated.add(job.job_id)
+                shift = _dt.timedelta(seconds=self.clock_offset)
+                job.job_started_at = job.job_started_at - shift
+                if job.latest_attempt and job.latest_attempt.get("startedAt"):
+                    job.latest_attempt["startedAt"] -= int(self.clock_offset * 1000)
+            env["SLURMSHIM_START_TIME"] = repr(job.job_started_at.timestamp())
 
     def kill_all(self) -> None:
         for c in list(self.containers):
@@ -221,13 +310,20 @@ _installed: dict[str, Any] = {}
 
 def install_fake_docker(fake: FakeDocker) -> None:
     """Route every moto Batch container of this process to `fake` (idempotent; a second call
-    swaps the fake)."""
+    swaps the fake), and make moto apply SubmitJob's nodeOverrides to multi-node jobs (see the
+    module docstring)."""
     from moto import settings
+    from moto.batch import models as batch_models
+    from moto.batch import responses as batch_responses
     from moto.utilities import docker_utilities
 
     if "orig" not in _installed:
         _installed["orig"] = docker_utilities.DockerModel.docker_client
         _installed["orig_host"] = settings.moto_server_host
+        _installed["job_init"] = batch_models.Job.__init__
+        _installed["submitjob"] = batch_responses.BatchResponse.submitjob
+        batch_models.Job.__init__ = _job_init  # type: ignore[method-assign]
+        batch_responses.BatchResponse.submitjob = _submitjob  # type: ignore[method-assign]
     view = _DockerClientView(fake)
     _installed["fake"] = fake
     docker_utilities.DockerModel.docker_client = property(lambda self: view)  # type: ignore
@@ -236,12 +332,75 @@ def install_fake_docker(fake: FakeDocker) -> None:
 
 def uninstall_fake_docker() -> None:
     from moto import settings
+    from moto.batch import models as batch_models
+    from moto.batch import responses as batch_responses
     from moto.utilities import docker_utilities
 
     if "orig" in _installed:
         docker_utilities.DockerModel.docker_client = _installed.pop("orig")  # type: ignore
         settings.moto_server_host = _installed.pop("orig_host")  # type: ignore[assignment]
+        batch_models.Job.__init__ = _installed.pop("job_init")  # type: ignore[method-assign]
+        batch_responses.BatchResponse.submitjob = _installed.pop("submitjob")  # type: ignore
         _installed.pop("fake", None)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# SubmitJob's nodeOverrides, from the request handler to the Job it creates (same thread)
+_submitting = threading.local()
+
+
+def _submitjob(self: Any) -> str:
+    _submitting.node_overrides = self._get_param("nodeOverrides")
+    try:
+        return _installed["submitjob"](self)
+    finally:
+        _submitting.node_overrides = None
+
+
+def _job_init(self: Any, *args: Any, **kwargs: Any) -> None:
+    _installed["job_init"](self, *args, **kwargs)
+    fake = _installed.get("fake")
+    if fake is None:
+        return
+    fake.jobs[self.job_id] = self
+    if self.job_definition.type != "multinode":
+        return
+    overrides = getattr(_submitting, "node_overrides", None)
+    if overrides:
+        self.job_definition = mnp_definition(self.job_definition, overrides)
+    props = self.job_definition.node_properties or {}
+    fake.mnp[self.job_id] = {"num_nodes": int(props.get("numNodes") or 1),
+                             "main_node": int(props.get("mainNode") or 0), "port": None}
+
+
+def mnp_definition(job_def: Any, node_overrides: dict) -> Any:
+    """A copy of a moto multinode JobDefinition with SubmitJob's nodeOverrides applied as Batch
+    applies them: numNodes, and each nodePropertyOverrides entry's containerOverrides
+    (environment merged over the range's, command replaced) on the node range it targets
+    (matched by its targetNodes text, which is how slurmshim targets them)."""
+    props = copy.deepcopy(job_def.node_properties or {})
+    if node_overrides.get("numNodes"):
+        props["numNodes"] = int(node_overrides["numNodes"])
+    for over in node_overrides.get("nodePropertyOverrides") or []:
+        co = over.get("containerOverrides") or {}
+        for rng in props.get("nodeRangeProperties") or []:
+            if rng.get("targetNodes") != over.get("targetNodes"):
+                continue
+            cont = rng.setdefault("container", {})
+            env = {e["name"]: e["value"] for e in cont.get("environment") or []}
+            env.update({e["name"]: e["value"] for e in co.get("environment") or []})
+            cont["environment"] = [{"name": k, "value": v} for k, v in env.items()]
+            if co.get("command"):
+                cont["command"] = list(co["command"])
+    clone = copy.copy(job_def)
+    clone.node_properties = props
+    return clone
 
 
 # ---------------------------------------------------------------- moto server

@@ -175,6 +175,23 @@ def test_descriptor_is_valid_and_small():
     assert inline_size(desc) < 2000
 
 
+@pytest.mark.parametrize("part", [LOCAL, BATCH], ids=["local", "batch"])
+def test_multi_node_jobs_get_a_random_agent_token(part):
+    two = Resources(nodes_min=2, ntasks_per_node=1)
+    first = build(spec(resources=two), part, nodes=["n1", "n2"])
+    again = build(spec(resources=two), part, nodes=["n1", "n2"])
+    for desc in (first, again):
+        assert len(desc["agent_token"]) == 32 and int(desc["agent_token"], 16) >= 0
+    assert first["agent_token"] != again["agent_token"]      # per job, not derived
+    # the runtime's main node and node agents use it as is (runtime/agent.py)
+    from slurmshim.runtime.agent import main_token
+    assert main_token(normalize(first), publishes=False) == first["agent_token"]
+    assert build(spec(resources=two), part, nodes=["n1", "n2"],
+                 agent_token="given")["agent_token"] == "given"
+    # one node has no agents to authenticate
+    assert "agent_token" not in build(spec(), part, nodes=["n1"])
+
+
 # -------------------------------------------------------------------- sbatch -> runtime = Slurm
 
 CAPTURE_71 = """\

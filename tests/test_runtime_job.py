@@ -60,7 +60,7 @@ def status(tmp_path: Path, raw_id: int = 53) -> dict:
     return json.loads((tmp_path / "stage" / str(raw_id) / "status.json").read_text())
 
 
-def wait_for(pred, timeout=15.0):
+def wait_for(pred, timeout=60.0):
     end = time.time() + timeout
     while time.time() < end:
         if pred():
@@ -396,13 +396,34 @@ def test_sigterm_at_the_end_time_counts_as_timeout(tmp_path):
     assert "DUE TO TIME LIMIT" in (tmp_path / "slurm-53.out").read_text()
 
 
+# A batch script that reports USR1.  The runtime starts with USR1 blocked, and the script
+# inherits that: a USR1 sent before the script has its handler waits, pending, until the script
+# unblocks it -- instead of killing a script that is not ready yet (the signal below falls due
+# about a second after the start: on a loaded machine, maybe before the script runs at all).
+USR1_REPORTER = """#!%s
+import signal, sys, time
+def report(signum, frame):
+    print("got USR1")
+    sys.exit(0)
+signal.signal(signal.SIGUSR1, report)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
+time.sleep(50)
+print("no signal")
+""" % sys.executable
+
+
+def _block_usr1():
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+
+
 def test_signal_option_reaches_the_batch_shell(tmp_path):
-    script = "#!/bin/bash\ntrap 'echo got USR1; exit 0' USR1\ntouch started\n" \
-             "for i in $(seq 100); do sleep 0.1; done\necho no signal\n"
-    proc, _ = run_job(tmp_path, script, time_limit=1,
-                      signal={"signum": int(signal.SIGUSR1), "secs": 58, "batch_only": True},
-                      extra_env={"SLURMSHIM_START_TIME": repr(time.time() - 1)})
-    assert proc.returncode == 0
+    desc = make_desc(tmp_path, USR1_REPORTER, time_limit=1,
+                     signal={"signum": int(signal.SIGUSR1), "secs": 58, "batch_only": True})
+    env = runtime_env(tmp_path, desc, {"SLURMSHIM_START_TIME": repr(time.time() - 1)})
+    proc = subprocess.run([sys.executable, "-m", "slurmshim.runtime.job"], env=env,
+                          cwd=str(tmp_path), preexec_fn=_block_usr1, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=60)
+    assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "slurm-53.out").read_text() == "got USR1\n"
 
 
@@ -456,7 +477,7 @@ def test_background_processes_do_not_outlive_the_job(tmp_path):
     run_job(tmp_path, "#!/bin/bash\n(sleep 300; echo leak) &\necho $! > bg.pid\n")
     pid = int((tmp_path / "bg.pid").read_text())
     assert wait_for(lambda: not os.path.exists("/proc/%d" % pid) or
-                    open("/proc/%d/stat" % pid).read().split()[2] == "Z", 5)
+                    open("/proc/%d/stat" % pid).read().split()[2] == "Z", 30)
 
 
 def test_tee_output_copies_to_the_runtime_stdout(tmp_path):
@@ -501,7 +522,8 @@ def test_requeued_run_sets_previous_steps_aside(tmp_path):
 # -------------------------------------------------------------------- multi-node
 
 def test_two_nodes_main_runs_the_script_other_waits(tmp_path):
-    desc = make_desc(tmp_path, "#!/bin/bash\ntouch started\nsleep 1\necho main done\n",
+    # the step on both nodes (srun, silent) holds the script until the other node has joined
+    desc = make_desc(tmp_path, "#!/bin/bash\nsrun true\necho main done\n",
                      nodes=2, node_names=["node01", "node02"], cpus_per_node=[1, 1])
     main = subprocess.Popen(
         [sys.executable, "-m", "slurmshim.runtime.job"],
@@ -527,9 +549,20 @@ def test_other_node_exits_when_stopped(tmp_path):
         env=runtime_env(tmp_path, desc, placement_environ(node_index=1, num_nodes=2,
                                                           main_node_addr="127.0.0.1")),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(0.5)
+    assert wait_for(lambda: _catches(other.pid, signal.SIGTERM)), "no SIGTERM handler"
     other.send_signal(signal.SIGTERM)  # Batch stops the other nodes when the main one ends
     assert other.wait(timeout=10) == 0
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """Whether the process has installed a handler for `signum` (SigCgt in /proc/PID/status):
+    a signal sent earlier would find the default action."""
+    try:
+        with open("/proc/%d/status" % pid) as fh:
+            caught = next(line for line in fh if line.startswith("SigCgt:"))
+    except (OSError, StopIteration):
+        return False
+    return bool(int(caught.split()[1], 16) >> (signum - 1) & 1)
 
 
 # -------------------------------------------------------------------- Python 3.8 in containers
@@ -540,3 +573,42 @@ def test_runs_on_python_38(tmp_path):
                       python=str(PY38), ntasks=2, ntasks_given=True)
     assert proc.returncode == 0, proc.stderr
     assert sorted((tmp_path / "slurm-53.out").read_text().splitlines()) == ["0: 53", "1: 53"]
+
+
+# A script that outlives its limit but traps SIGTERM and exits 0 (or any code of its own): the
+# job is TIMEOUT, and the runtime -- whose exit status is all AWS Batch sees -- exits as if
+# SIGTERM had killed it, never 0.  A cancel the script survives alike.
+TRAPS_TERM = "#!/bin/bash\ntrap 'echo caught TERM; exit %d' TERM\ntouch started\n" \
+             "while true; do sleep 0.1; done\n"
+
+
+@pytest.mark.parametrize("code", [0, 3])
+def test_stopped_job_never_exits_with_the_scripts_own_code(tmp_path, code):
+    # a 1-minute job that "started" 61 s ago and gets its SIGTERM (Batch's backstop, or the
+    # runtime's own timer) once the script's trap is in place
+    proc = _start(tmp_path, TRAPS_TERM % code, time_limit=1,
+                  extra_env={"SLURMSHIM_START_TIME": repr(time.time() - 61)})
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM
+    out = (tmp_path / "slurm-53.out").read_text()
+    assert "DUE TO TIME LIMIT ***" in out and out.endswith("caught TERM\n")
+    st = status(tmp_path)
+    assert (st["state"], st["exit_code"], st["signal"], st["rc"]) == \
+        ("TIMEOUT", code, 0, 128 + signal.SIGTERM)
+
+
+def test_cancelled_job_that_exits_0_still_exits_as_terminated(tmp_path):
+    proc = _start(tmp_path, TRAPS_TERM % 0)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert status(tmp_path)["state"] == "CANCELLED"
+    assert (tmp_path / "slurm-53.out").read_text().endswith("caught TERM\n")
+
+
+def test_finished_job_keeps_the_scripts_exit_status(tmp_path):
+    from slurmshim.runtime.job import stopped_rc
+    assert stopped_rc({"exit_code": 3, "signal": 0, "rc": 3}, None, 15) == 3
+    assert stopped_rc({"exit_code": 0, "signal": 9, "rc": 137}, "TIMEOUT", 15) == 137
+    assert stopped_rc({"exit_code": 0, "signal": 0, "rc": 0}, "REQUEUE", 15) == 143

@@ -481,3 +481,121 @@ def test_single_node_job_keeps_the_fast_path(cluster):
     assert sorted(out[:2]) == ["0: node01", "1: node01"]
     assert "agent.json" not in out                  # no agent server for one node
     assert not (cluster.state / "spool" / str(job) / "agent.json").exists()
+
+
+# -------------------------------------------------------------------- the job's token
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_batch_like_main_node_refuses_a_node_with_another_token(tmp_path):
+    """As on AWS Batch: no stage directory, a fixed agent port, the main node's address from
+    AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS, and the random token of the job's descriptor
+    (backends/descriptor.py).  A node agent that presents another token is refused and gives
+    up; the job's real node joins and runs its task."""
+    from slurmshim.backends.descriptor import new_agent_token
+    token = new_agent_token()
+    port = free_port()
+    desc = job_desc(tmp_path, nodes=2, node_names=["node01", "node02"], cpus_per_node=[1, 1],
+                    stage=None, agent_port=port, agent_token=token, agent_timeout=60,
+                    script="#!/bin/bash\nuntil [ -e go ]; do sleep 0.05; done\n"
+                           "srun -N2 -l bash -c 'echo $SLURMD_NODENAME'\n")
+    main = subprocess.Popen([sys.executable, "-m", "slurmshim.runtime.job"],
+                            env=runtime_env(tmp_path, desc, placement_environ(
+                                node_index=0, num_nodes=2)),
+                            cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    real = None
+    try:
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+                return True
+            except OSError:
+                return False
+        assert wait_for(listening, 60), "the main node's agent server did not start"
+        impostor = start_node(tmp_path, dict(desc, agent_token=new_agent_token(),
+                                             agent_timeout=3), 1)
+        _out, err = impostor.communicate(timeout=60)
+        assert impostor.returncode == 1
+        assert err.decode() == ("slurmstepd: error: node02: the main node at 127.0.0.1:%d "
+                                "refused this node\n" % port)
+        real = start_node(tmp_path, desc, 1)
+        (tmp_path / "go").touch()
+        assert main.wait(timeout=60) == 0
+        assert real.wait(timeout=30) == 0
+    finally:
+        for p in (main, real):
+            if p is not None and p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+    out = (tmp_path / "slurm-53.out").read_text().splitlines()
+    assert sorted(out) == ["0: node01", "1: node02"], out
+
+
+def test_main_node_that_cannot_listen_fails_the_job_clearly(tmp_path):
+    """The agent port is fixed on Batch; taken (by anything), the job fails at once, saying so,
+    instead of running a script whose sruns cannot reach the other nodes."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        desc = job_desc(tmp_path, nodes=2, node_names=["node01", "node02"],
+                        cpus_per_node=[1, 1], stage=None, agent_port=port,
+                        script="#!/bin/bash\necho not reached\n")
+        proc = subprocess.run([sys.executable, "-m", "slurmshim.runtime.job"],
+                              env=runtime_env(tmp_path, desc, placement_environ(
+                                  node_index=0, num_nodes=2)),
+                              cwd=str(tmp_path), capture_output=True, timeout=60)
+    assert proc.returncode == 1
+    out = (tmp_path / "slurm-53.out").read_text()
+    assert re.fullmatch(r"\[\S+\] error: cannot listen for the job's other nodes on TCP port "
+                        r"%d: Address already in use\n" % port, out), out
+
+
+# -------------------------------------------------------------------- stdin
+
+def test_step_stdin_reaches_the_tasks_that_take_it(mesh):
+    server, node = mesh
+    client, got = start_step(server, {1: {"env": {"PATH": os.environ["PATH"]}, "tasks": [
+        task(1, "cat", stdin=True), task(2, "tr", "a-z", "A-Z", stdin=True),
+        task(3, "cat")]}})
+    big = b"".join(b"line %d\n" % i for i in range(20000))     # more than a pipe holds
+    client.stdin(b"hello\n")
+    client.stdin(big)
+    client.stdin(None)
+    for rank in (1, 2, 3):
+        ex = got.wait(lambda m, r=rank: m.get("op") == "task_exit" and m["rank"] == r, 30)
+        assert ex["status"] == 0
+    assert got.output(1) == b"hello\n" + big
+    assert got.output(2) == (b"hello\n" + big).upper()
+    assert got.output(3) == b""                  # no "stdin": /dev/null
+    client.close()
+
+
+STDIN_JOB = r"""#!/bin/bash
+seq 1 20000 > numbers
+srun -N2 -n2 -l wc -l < numbers
+printf 'a\nb\n' | srun -N2 -n2 -l cat | sort
+echo data | srun -N2 -n2 -l -i 1 bash -c 'echo got:$(cat)' | sort
+echo data | srun -N2 -n2 -l -i none bash -c 'echo got:$(cat)' | sort
+printf 'x\n' | srun -N1 -n2 --overcommit -l cat | sort
+srun -N2 -n2 -l cat; echo rc=$?
+"""
+
+
+def test_srun_forwards_stdin_to_every_task_on_every_node(cluster):
+    """srun(1): stdin goes "from the standard input of srun to all remote tasks" (-i all, the
+    default: each task gets all of it), to one task with -i N, to none with -i none."""
+    cluster.script("job.sh", STDIN_JOB)
+    job = cluster.submit("-N2", "job.sh")
+    assert finished(cluster, job) == "COMPLETED"
+    out = cluster.read("slurm-%d.out" % job).splitlines()
+    assert sorted(out[:2]) == ["0: 20000", "1: 20000"]
+    assert out[2:] == ["0: a", "0: b", "1: a", "1: b",
+                       "0: got:", "1: got:data",
+                       "0: got:", "1: got:",
+                       "0: x", "1: x",
+                       "rc=0"]      # the batch script's stdin is /dev/null: at once at its end

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import socket
 from typing import Any
 
@@ -33,6 +34,13 @@ HOST_ONLY = frozenset({"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE",
                        "AWS_SHARED_CREDENTIALS_FILE", "SLURMSHIM_STATE_DIR", "SLURMSHIM_CONF"})
 
 BATCH_AGENT_PORT = 6818  # like slurmd's port; the MNP security group must allow it
+
+
+def new_agent_token() -> str:
+    """A multi-node job's shared secret (runtime/agent.py): every node's agent and srun present
+    it to the main node's agent server, which refuses anyone without it.  Random per job (per
+    descriptor built: a requeued job gets a new one), never derived from anything readable."""
+    return secrets.token_hex(16)
 
 
 def is_secret(name: str) -> bool:
@@ -87,11 +95,13 @@ def _umask(spec: JobSpec) -> str:
 def build_descriptor(spec: JobSpec, record: JobRecord, partition: Partition, cluster_name: str,
                      node_names: list[str], stage: str | None, *,
                      first_raw_id: int | None = None, array_offset: int = 0,
-                     agent_port: int | None = None) -> dict[str, Any]:
+                     agent_port: int | None = None,
+                     agent_token: str | None = None) -> dict[str, Any]:
     """The job descriptor for `record` (a plain job, or an array's meta record or task: the
     descriptor always describes the whole array, the runtime picks its task from
     AWS_BATCH_JOB_ARRAY_INDEX).  `node_names`: the job's nodes, one per node.  `stage`: the
-    directory the runtime writes status and step records into (local), or None."""
+    directory the runtime writes status and step records into (local), or None.  A multi-node
+    job gets `agent_token` (default: a new random one, new_agent_token())."""
     res = spec.resources
     local = partition.backend == "local"
     nodes = len(node_names) if node_names else res.num_nodes
@@ -141,7 +151,7 @@ def build_descriptor(spec: JobSpec, record: JobRecord, partition: Partition, clu
         sig = {"signum": spec.signal.signum, "secs": spec.signal.secs,
                "batch_only": spec.signal.batch_only}
 
-    return {
+    desc = {
         "version": VERSION,
         "job_id": job_id,
         "array": array,
@@ -202,6 +212,9 @@ def build_descriptor(spec: JobSpec, record: JobRecord, partition: Partition, clu
         "provide_srun": True,
         "user_env": "login" if local else "inherit",
     }
+    if nodes > 1:  # (a single node has no agents to authenticate: no token)
+        desc["agent_token"] = agent_token or new_agent_token()
+    return desc
 
 
 def inline_size(desc: dict[str, Any]) -> int:

@@ -10,9 +10,12 @@ node reaches the same server on loopback (<step dir>/agent.json) to start a step
 other nodes: the server relays between srun and the node agents.
 
 Every connection authenticates with the job's token (agent_token below): the descriptor's
-"agent_token" when the host put one there (every node gets the same descriptor), else -- local
-backend -- a random one the main node publishes in agent.json (mode 0600), else a digest of the
-descriptor itself.  A connection whose first message lacks the token is closed.
+"agent_token", a random secret the host puts in every multi-node job's descriptor (every node
+gets the same descriptor); without one (a descriptor made by hand), a random one the main node
+publishes in agent.json (mode 0600, local backend), else a digest of the descriptor itself.  A
+connection whose first message lacks the right token gets {"op": "error", "message":
+"authentication failed"} and is closed; a node agent refused that way keeps trying until its
+join timeout, then exits 1 ("the main node refused this node").
 
 Protocol: newline-delimited JSON over TCP.
     node -> main   {"op": "hello", "token": t, "node": i, "name": "node02", "addr": a, "pid": n}
@@ -21,7 +24,9 @@ Protocol: newline-delimited JSON over TCP.
     srun -> main   {"op": "step", "token": t, "step": "3", "timeout": secs,
                     "nodes": {"1": {"env": {...}, "cwd": d, "tasks": [TASK, ...]}, ...}}
                    TASK = {"rank": r, "argv": [...], "env": {overrides of env}, "out": bool,
-                           "err": bool, "input": path or null (= /dev/null)}
+                           "err": bool, "input": path or null, "stdin": bool}
+                   stdin: a file `input` opened on the node, else -- "stdin" true -- a pipe
+                   fed with srun's standard input (below), else /dev/null
     main -> srun   {"op": "started"} once every node got its tasks, or
                    {"op": "error", "message": m} (a node did not join within timeout, or left)
     main -> node   {"op": "run", "step": s, "env": ..., "cwd": ..., "tasks": [...]}
@@ -31,6 +36,10 @@ Protocol: newline-delimited JSON over TCP.
     main -> srun   {"op": "lost", "node": i}            the node's agent went away mid-step
     srun -> main   {"op": "signal", "signum": n}        forwarded to the step's tasks
     main -> node   {"op": "signal", "step": s, "signum": n}
+    srun -> main   {"op": "stdin", "data": base64} ... {"op": "stdin", "eof": true}
+    main -> node   the same with "step": s           srun's stdin, to every task of the step
+                                                     on the node that has "stdin" (each gets
+                                                     all of it, as Slurm broadcasts it)
     main -> node   {"op": "end", "step": s}             srun is gone: kill what is left
 A task's output always arrives before its task_exit (same connection, sent in that order).
 The server records who joined (node index -> address): the rendezvous a hostfile also needs.
@@ -50,7 +59,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
-from .common import read_json, session_pids, spawn
+from .common import StdinWriter, read_json, session_pids, spawn
 
 DEFAULT_CONNECT_TIMEOUT = 900.0
 FIRST_MESSAGE_TIMEOUT = 30.0      # an unauthenticated peer may not hold a connection longer
@@ -312,13 +321,20 @@ class AgentServer:
                 msg = lines.next()
                 if msg is None:
                     break
-                if msg.get("op") == "signal":
-                    with self._lock:
-                        targets = {n: self._node_conns.get(n) for n in route.nodes}
-                    for target in targets.values():
-                        if target is not None:
-                            target.send({"op": "signal", "step": step,
-                                         "signum": int(msg.get("signum") or signal.SIGTERM)})
+                op = msg.get("op")
+                if op == "signal":
+                    relay = {"op": "signal", "step": step,
+                             "signum": int(msg.get("signum") or signal.SIGTERM)}
+                elif op == "stdin":
+                    relay = {"op": "stdin", "step": step, "data": msg.get("data") or "",
+                             "eof": bool(msg.get("eof"))}
+                else:
+                    continue
+                with self._lock:
+                    targets = {n: self._node_conns.get(n) for n in route.nodes}
+                for target in targets.values():
+                    if target is not None:
+                        target.send(relay)
         finally:
             with self._lock:
                 self._steps.pop(step, None)
@@ -370,11 +386,13 @@ def _find_main(desc: Dict[str, Any], placement: Dict[str, Any],
 
 
 class _Task:
-    def __init__(self, step: str, rank: int, pid: int, readers: List[threading.Thread]) -> None:
+    def __init__(self, step: str, rank: int, pid: int, readers: List[threading.Thread],
+                 stdin: Optional[StdinWriter] = None) -> None:
         self.step = step
         self.rank = rank
         self.pid = pid
         self.readers = readers
+        self.stdin = stdin
         self.done = False
 
 
@@ -439,6 +457,8 @@ class NodeAgent:
                     self._run(str(msg.get("step")), msg)
                 elif op == "signal":
                     self._signal(str(msg.get("step")), int(msg.get("signum") or 0))
+                elif op == "stdin":
+                    self._stdin(str(msg.get("step")), msg)
                 elif op == "end":
                     self._signal(str(msg.get("step")), signal.SIGKILL)
                 msg = self.lines.next()
@@ -506,6 +526,7 @@ class NodeAgent:
         to_close: List[int] = []
         pipes: List[Tuple[int, int]] = []
         started = False
+        feed: Optional[int] = None
         try:
             stdin = null
             if spec.get("input"):
@@ -515,6 +536,9 @@ class NodeAgent:
                 except OSError as exc:
                     raise _LaunchError("Could not open stdin file %s: %s"
                                        % (spec["input"], os.strerror(exc.errno or 5)))
+            elif spec.get("stdin"):
+                stdin, feed = os.pipe()
+                to_close.append(stdin)
             fds = []
             for fd_no, key in ((1, "out"), (2, "err")):
                 if spec.get(key, True):
@@ -534,7 +558,9 @@ class NodeAgent:
                                             daemon=True) for fd_no, r in pipes]
                 for t in readers:
                     t.start()
-                self.tasks[pid] = _Task(step, rank, pid, readers)
+                writer = StdinWriter(feed) if feed is not None else None
+                feed = None
+                self.tasks[pid] = _Task(step, rank, pid, readers, writer)
                 started = True
             self.spawned.set()
         except (OSError, _LaunchError) as exc:
@@ -543,7 +569,8 @@ class NodeAgent:
                             "data": encode_data(text.encode("utf-8"))})
             self.conn.send({"op": "task_exit", "step": step, "rank": rank, "status": 1 << 8})
         finally:
-            for fd in to_close + ([] if started else [r for _n, r in pipes]):
+            for fd in to_close + ([] if started else [r for _n, r in pipes]) + \
+                    ([feed] if feed is not None else []):
                 os.close(fd)
 
     def _pump(self, step: str, rank: int, fd_no: int, src: int) -> None:
@@ -584,9 +611,23 @@ class NodeAgent:
         with self.lock:
             task.done = True
             self.tasks.pop(task.pid, None)
+        if task.stdin is not None:
+            task.stdin.put(None)
         if self.conn is not None:
             self.conn.send({"op": "task_exit", "step": task.step, "rank": task.rank,
                             "status": status})
+
+    def _stdin(self, step: str, msg: Dict[str, Any]) -> None:
+        """srun's stdin for the step's tasks that take it (each gets every byte)."""
+        data = decode_data(msg.get("data") or "")
+        with self.lock:
+            writers = [t.stdin for t in self.tasks.values()
+                       if t.step == step and not t.done and t.stdin is not None]
+        for w in writers:
+            if data:
+                w.put(data)
+            if msg.get("eof"):
+                w.put(None)
 
     def _signal(self, step: str, signum: int) -> None:
         if not signum:
@@ -628,8 +669,10 @@ def run_node_agent(desc: Dict[str, Any], placement: Dict[str, Any], job_dir: Opt
         if not agent.connect(timeout):
             if agent.stopping:
                 return 0
-            why = "the main node refused this node" if agent.refused else \
-                "cannot reach the main node of the job"
+            target = _find_main(desc, placement, job_dir)
+            where = " at %s:%d" % (target[0], target[1]) if target else ""
+            why = "the main node%s refused this node" % where if agent.refused else \
+                "cannot reach the main node of the job%s" % where
             sys.stderr.write("slurmstepd: error: %s: %s\n" % (node_name, why))
             return 1
     except _Stop:
@@ -688,6 +731,12 @@ class StepClient:
     def signal(self, signum: int) -> None:
         if self.conn is not None:
             self.conn.send({"op": "signal", "signum": int(signum)})
+
+    def stdin(self, data: Optional[bytes]) -> None:
+        """Forward a piece of srun's stdin to the step's remote tasks; None = end of file."""
+        if self.conn is not None:
+            self.conn.send({"op": "stdin", "eof": True} if data is None else
+                           {"op": "stdin", "data": encode_data(data)})
 
     def close(self) -> None:
         if self.conn is not None:

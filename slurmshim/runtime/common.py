@@ -7,7 +7,9 @@ import errno
 import fcntl
 import json
 import os
+import queue
 import signal
+import threading
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -330,3 +332,56 @@ def kill_session(sid: int, signum: int) -> None:
             os.kill(pid, signum)
         except OSError:
             pass
+
+
+# ------------------------------------------------------------------ task stdin
+
+class StdinWriter:
+    """Feeds one task's stdin pipe from a thread of its own, so that a task that does not read
+    its input (or reads it slowly) holds up neither the other tasks nor the connection the
+    data arrives on.  put(data) queues bytes, put(None) closes the pipe once the queued data is
+    written.  Once the task has gone (EPIPE) further data is dropped."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._queue: "queue.Queue[Optional[bytes]]" = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="task-stdin", daemon=True)
+        self._thread.start()
+
+    def put(self, data: Optional[bytes]) -> None:
+        self._queue.put(data)
+
+    def _run(self) -> None:
+        broken = False
+        while True:
+            data = self._queue.get()
+            if data is None:
+                break
+            while data and not broken:
+                try:
+                    n = os.write(self.fd, data)
+                except InterruptedError:
+                    continue
+                except OSError:
+                    broken = True   # the task is gone or closed its stdin: drop the rest
+                    break
+                data = data[n:]
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+def read_stdin_chunks(fd: int = 0, size: int = 65536):
+    """Yield what `fd` delivers until end of file (or an error: a closed or bad stdin counts as
+    empty)."""
+    while True:
+        try:
+            data = os.read(fd, size)
+        except InterruptedError:
+            continue
+        except OSError:
+            return
+        if not data:
+            return
+        yield data

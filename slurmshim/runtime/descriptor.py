@@ -74,9 +74,11 @@ default shown.  Times are POSIX seconds, memory is MiB, time limits are minutes.
     agent_port       int     TCP port of the main node's agent for multi-node jobs; 0 = any
                              free port on loopback, published in <stage dir>/agent.json (local)
     agent_token      str?    shared secret every node's agent and srun present to the main
-                             node's agent server; null = a random one published in the 0600
-                             <stage dir>/agent.json (agent_port 0), else a digest of this
-                             descriptor (runtime/agent.py)
+                             node's agent server, which closes any connection without it; the
+                             host puts a random one (secrets.token_hex) in every multi-node
+                             job's descriptor.  null (a descriptor made by hand) = a random one
+                             published in the 0600 <stage dir>/agent.json (agent_port 0), else
+                             a digest of this descriptor (runtime/agent.py)
     agent_timeout    float?  seconds a node agent tries to join the main node, and srun waits
                              for nodes that have not joined (null: 900; srun locally: 60)
     provide_srun     bool    put an `srun` that runs slurmshim.runtime.srun first on PATH

@@ -8,7 +8,10 @@ line; a noexec /tmp falls back to running the interpreter), in its own session, 
 environment, in work_dir (or /tmp, with Slurm's message).  Signals are forwarded to the script's
 process group; a cancel or time limit writes Slurm's banner into the job's error stream, sends
 SIGCONT + SIGTERM, and SIGKILL after kill_wait seconds.  The exit status is the script's
-(128 + signal when it was killed).  Other nodes run the node agent (runtime/agent.py).
+(128 + signal when it was killed); after such a stop it is never 0 nor a plain code of the
+script's (128 + the stop signal: see stopped_rc), so AWS Batch, which sees nothing but the
+container's exit status, cannot take a timed-out job that trapped SIGTERM for a success.  Other
+nodes run the node agent (runtime/agent.py).
 
 The supervisor (local backend) tells the runtime why it signals by writing
 <stage>/<raw id>/control.json first (common.request_signal): {"reason": "CANCELLED" | "TIMEOUT" |
@@ -60,6 +63,17 @@ STOP_REASONS = {"CANCELLED": "CANCELLED", "TIMEOUT": "TIMEOUT", "REQUEUE": "REQU
 
 class JobSetupError(Exception):
     """The job cannot start; the message is Slurm's."""
+
+
+def stopped_rc(info: Dict[str, int], stop_reason: Optional[str], stop_signal: int) -> int:
+    """The runtime's exit status.  Normally the script's (128 + signal when it was killed).
+    A job the runtime stopped (time limit, cancel, requeue, ...) never exits 0 or with a plain
+    code of the script's: a script that traps SIGTERM and exits 0 (or 3) would otherwise look
+    COMPLETED (FAILED) on AWS Batch, where the container's exit status is all there is.  It
+    exits as if the stop signal had killed it (143 for SIGTERM), or with the signal that did."""
+    if stop_reason and not info["signal"]:
+        return 128 + (stop_signal or signal.SIGTERM)
+    return info["rc"]
 
 
 def fetch_script(desc: Dict[str, Any]) -> str:
@@ -379,7 +393,13 @@ class BatchJob:
             _srun_shim(bin_dir)
             env["PATH"] = bin_dir + os.pathsep + (env.get("PATH") or os.defpath)
         if int(self.placement.get("num_nodes") or 1) > 1:
-            self._start_server()
+            try:
+                self._start_server()
+            except OSError as exc:
+                write_fd(self.err_fd if self.err_fd is not None else 2, error_line(
+                    "cannot listen for the job's other nodes on TCP port %d: %s"
+                    % (int(d.get("agent_port") or 0), exc.strerror or exc)))
+                return self._finish({"exit_code": 1, "signal": 0, "rc": 1})
         self._steps.write_job_info({
             "job_id": self.raw_id, "array_job_id": self.ids["array_job_id"],
             "array_task_id": self.ids["array_task_id"], "name": d.get("name"),
@@ -389,7 +409,7 @@ class BatchJob:
             "cpus_per_task": d.get("cpus_per_task"), "kill_wait": d.get("kill_wait"),
             "restart_count": d.get("restart_count"), "start_time": self.start_time,
             "work_dir": d.get("work_dir"), "open_mode": d.get("open_mode"),
-            "node_wait": self._node_wait()})
+            "node_wait": self._node_wait(), "agent_port": d.get("agent_port")})
         batch_rec = {"job_id": self.raw_id, "step_id": "batch", "name": "batch",
                      "state": "RUNNING", "start_time": self.start_time,
                      "ntasks": 1, "ncpus": int((d.get("cpus_per_node") or [1])[0]),
@@ -506,16 +526,17 @@ class BatchJob:
             step_state = "CANCELLED" if self.stop_reason else state
             self._steps.write_record(dict(batch_rec, state=step_state, end_time=end,
                                           exit_code=info["exit_code"], signal=info["signal"]))
+        rc = stopped_rc(info, self.stop_reason, int(self.stop_signal))
         if self.server is not None:
-            self.server.finish(info["rc"])
+            self.server.finish(rc)
         steps = []
         if getattr(self, "_steps", None) is not None:
             steps = [r["step_id"] for r in self._steps.records()]
         self._write_status(state=state, exit_code=info["exit_code"], signal=info["signal"],
-                           rc=info["rc"], reason=self.stop_reason, end_time=end, steps=steps,
+                           rc=rc, reason=self.stop_reason, end_time=end, steps=steps,
                            nodes_joined={str(k): v for k, v in
                                          (self.server.nodes if self.server else {}).items()})
-        return info["rc"]
+        return rc
 
 
 def main(argv: Optional[List[str]] = None) -> int:

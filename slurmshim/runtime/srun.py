@@ -19,8 +19,14 @@ are sent, through the main node's agent server, to those nodes' agents (runtime/
 start them in their own process groups and stream their output and exit statuses back; srun
 labels and writes the output, forwards signals and reports every task's exit as usual.  Nodes
 whose agent has not joined yet are waited for ($SLURMSHIM_SRUN_NODE_WAIT seconds, else the
-job's node_wait); a node lost mid-step fails its tasks with exit code 1.  Remote tasks read
-stdin from /dev/null unless -i names a file (opened on their node).
+job's node_wait); a node lost mid-step fails its tasks with exit code 1.
+
+stdin, as srun(1) has it ("-i, --input": by default srun redirects stdin to all tasks; "IO
+Redirection": "stdin will be redirected from the standard input of srun to all remote tasks"):
+srun's stdin is broadcast -- every task that takes it gets all of it -- to all tasks (-i all,
+the default), to task N only (-i N), to none (-i none: /dev/null); -i FILE (a pattern) is opened
+by each task on its own node.  srun reads its stdin and copies it to each such task, through the
+agents for tasks on other nodes; a single task on this node reads srun's stdin directly.
 """
 from __future__ import annotations
 
@@ -32,7 +38,8 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .common import StepDir, exit_info, read_json, signal_name, spawn
+from .common import (StdinWriter, StepDir, exit_info, read_json, read_stdin_chunks,
+                     signal_name, spawn)
 from .descriptor import (ENV_STEP_DIR, compress_counts, compress_hostlist, compress_indices,
                          expand_hostlist)
 from .env import block_layout, export_mode
@@ -587,12 +594,16 @@ class Step:
             return [None if r == int(spec) else "" for r in range(self.ntasks)]
         return [self._expand(spec, rank) for rank in range(self.ntasks)]
 
-    def _inputs(self, specs: List[Optional[str]], ranks: Sequence[int]) -> Dict[int, int]:
-        """stdin fds of the tasks run here."""
+    def _inputs(self, specs: List[Optional[str]], ranks: Sequence[int],
+                feeds: Optional[Dict[int, int]] = None) -> Dict[int, int]:
+        """stdin fds of the tasks run here.  With `feeds`, a task that takes srun's stdin gets
+        a pipe whose write end is put in feeds[rank] (srun copies its stdin there)."""
         fds: Dict[int, int] = {}
         for rank in ranks:
             path = specs[rank]
-            if path is None:
+            if path is None and feeds is not None:
+                fds[rank], feeds[rank] = os.pipe()
+            elif path is None:
                 fds[rank] = 0
             elif path == "":
                 fds[rank] = self._devnull()
@@ -603,6 +614,25 @@ class Step:
                     raise StepError("Could not open stdin file %s: %s"
                                     % (path, os.strerror(exc.errno or 5)))
         return fds
+
+    def _fan_stdin(self, writers: List[StdinWriter], remote: bool) -> None:
+        """Copy srun's stdin to every task that takes it: the pipes of the tasks here, and the
+        agents of the other nodes (which copy it to theirs).  A thread of its own, which may
+        stay blocked on a stdin that never ends: srun exits when its tasks have."""
+        client = self.remote if remote else None
+
+        def pump() -> None:
+            for data in read_stdin_chunks(0):
+                for w in writers:
+                    w.put(data)
+                if client is not None:
+                    client.stdin(data)
+            for w in writers:
+                w.put(None)
+            if client is not None:
+                client.stdin(None)
+
+        threading.Thread(target=pump, name="srun-stdin", daemon=True).start()
 
     def _devnull(self) -> int:
         if self._null is None:
@@ -664,7 +694,11 @@ class Step:
             cwd = self.opts.get("chdir")
             local = [r for r in range(self.ntasks) if self.task_node[r] == self.here]
             remote = [r for r in range(self.ntasks) if self.task_node[r] != self.here]
-            ins = self._inputs(in_specs, local)
+            takers = [r for r in range(self.ntasks) if in_specs[r] is None]
+            # one task here reads srun's stdin itself; anything else gets copies of it
+            fan_out = len(takers) > 1 or any(r in remote for r in takers)
+            feeds: Dict[int, int] = {}
+            ins = self._inputs(in_specs, local, feeds if fan_out else None)
             if remote:
                 self._launch_remote(base, remote, in_specs, cwd or os.getcwd())
             if self.steps:
@@ -688,6 +722,11 @@ class Step:
                 for fd, target in zip(fds, (self.outs[rank], self.errs[rank])):
                     if self.label and target is not None:
                         os.close(fd)
+                if ins[rank] not in (0, self._null):
+                    os.close(ins[rank])   # a file or a pipe: the task has its own copy
+            if fan_out:
+                self._fan_stdin([StdinWriter(fd) for fd in feeds.values()],
+                                any(r in remote for r in takers))
             threads = []
             for r, target, prefix in pumps:
                 t = threading.Thread(target=_label_pump, args=(r, target, prefix), daemon=True)
@@ -727,7 +766,7 @@ class Step:
                 "rank": rank, "argv": list(argv),
                 "env": {k: v for k, v in env.items() if base.get(k) != v},
                 "out": self.outs[rank] is not None, "err": self.errs[rank] is not None,
-                "input": in_specs[rank] or None})
+                "input": in_specs[rank] or None, "stdin": in_specs[rank] is None})
         self._rlock = threading.Lock()
         self._rbuf: Dict[Tuple[int, int], bytes] = {}
         self._rpending = set(ranks)
@@ -766,6 +805,9 @@ class Step:
             elif missing:
                 why = "%s not responding: no node agent joined within %d seconds" \
                     % (compress_hostlist(missing), int(timeout))
+                if self.info.get("agent_port"):   # AWS Batch: a fixed port between containers
+                    why += " (they join the main node on TCP port %d)" % int(
+                        self.info["agent_port"])
             else:
                 why = str(reply.get("message") or "the node agent server refused the step")
             raise StepError("Unable to create step for job %d: %s" % (self.job_id, why))
