@@ -1361,7 +1361,9 @@ ROWS: tuple[OptionRow, ...] = (
               reason="checked once at submission",
               meaning="give up if resources are not available at once", apply=_extra("immediate")),
     OptionRow("input", "i", env=("SBATCH_INPUT",), srun_env=("SRUN_INPUT",), commands=BOTH,
-              meaning="file for the job's stdin (default /dev/null)", apply=_input,
+              meaning="stdin: a file (sbatch's default /dev/null); srun copies its own stdin to "
+                      "every task by default, to task N only with `-i N`, to none with `-i none`",
+              apply=_input,
               usage="[--input file]",
               help="  -i, --input=in              file for batch script's standard input"),
     OptionRow("interactive", arg=NONE, commands=SR, support="ignored", hidden=True,
