@@ -4,12 +4,27 @@ user would run them."""
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for(predicate, timeout: float = 60, what: str = "condition", poll: float = 0.1):
+    """Poll `predicate` until it returns something true (returned), or fail after `timeout`
+    seconds.  The way to wait for something to happen: never a fixed sleep, whose length
+    depends on how loaded the machine is."""
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(poll)
 
 
 class Cluster:
@@ -53,7 +68,7 @@ class Cluster:
         res = self.run("sacct", "-X", "-n", "-P", "-o", "State", "-j", job)
         return res.stdout.strip().split("\n")[0] if res.stdout.strip() else ""
 
-    def wait_state(self, job: str, states: set[str], timeout: float = 30) -> str:
+    def wait_state(self, job: str, states: set[str], timeout: float = 60) -> str:
         deadline = time.time() + timeout
         st = ""
         while time.time() < deadline:
@@ -62,6 +77,30 @@ class Cluster:
                 return st
             time.sleep(0.2)
         raise AssertionError(f"job {job} still {st!r} after {timeout}s, wanted {states}")
+
+    def gate(self, name: str, before: str = "", after: str = "") -> str:
+        """A job script (returned: its name) that runs the shell lines `before`, then waits
+        until the test opens its gate (`open_gate(name)`), then runs `after`: what the test
+        checks while the job runs (or before it reaches `after`) then does not depend on the
+        machine's speed.  A gate left closed gives up after 10 minutes, so a failed test
+        leaves no job behind for ever."""
+        flag = shlex.quote(str(self.work / f"{name}.open"))   # wherever the job runs
+        wait = (f"end=$((SECONDS + 600))\n"
+                f"while [ ! -e {flag} ] && [ $SECONDS -lt $end ]; do sleep 0.05; done\n")
+        return self.script(f"{name}.sh", f"#!/bin/bash\n{before}{wait}{after}")
+
+    def open_gate(self, name: str) -> None:
+        (self.work / f"{name}.open").touch()
+
+    def wait_output(self, name: str, text: str, timeout: float = 60) -> str:
+        """Wait until the file `name` (in the working directory) contains `text`; returns the
+        file's content."""
+        path = self.work / name
+
+        def content() -> str | None:
+            got = path.read_text() if path.exists() else ""
+            return got if text in got else None
+        return wait_for(content, timeout, f"{text!r} in {name}")
 
     def squeue(self, *args: str) -> str:
         res = self.run("squeue", *args)

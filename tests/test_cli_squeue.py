@@ -365,13 +365,23 @@ def test_cli_does_not_import_boto3(tmp_path):
 
 
 def test_cli_iterate_until_ctrl_c(tmp_path):
-    p = subprocess.Popen([sys.executable, "-m", "slurmshim.cli.squeue", "-i", "1"],
-                         env=_env(tmp_path), cwd=tmp_path, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=30)
+    out_path = tmp_path / "iterate.out"
+    with open(out_path, "w") as out:
+        p = subprocess.Popen([sys.executable, "-m", "slurmshim.cli.squeue", "-i", "1"],
+                             env=_env(tmp_path), cwd=tmp_path, stdout=out,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        # Ctrl-C once it has printed two rounds (it flushes each one), however long that takes
+        deadline = time.time() + 60
+        while out_path.read_text().count("JOBID") < 2:
+            assert time.time() < deadline and p.poll() is None, "squeue -i stopped printing"
+            time.sleep(0.1)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=30)
+    finally:
+        p.kill()
     assert p.returncode == 0, err
+    out = out_path.read_text()
     blocks = out.split("\n\n")
     assert len(blocks) >= 2
     first = blocks[0].splitlines()

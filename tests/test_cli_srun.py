@@ -1,9 +1,9 @@
 """srun outside a job (submit, stream, exit code, like capture 80) and sattach."""
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -50,23 +50,36 @@ def test_srun_missing_command(cl):
 
 
 def test_sattach_follows_a_running_job(cl):
-    cl.script("t.sh", "#!/bin/bash\nfor i in 1 2 3; do echo line $i; sleep 0.4; done\n")
-    job = cl.submit("t.sh")
-    cl.wait_state(str(job), {"RUNNING"})
-    res = cl.run("sattach", "-l", f"{job}.batch")
-    assert res.returncode == 0, res.stderr
-    assert res.stdout == "0: line 1\n0: line 2\n0: line 3\n"
+    # the job writes a line, then waits at its gate until sattach has shown that line
+    job = cl.submit(cl.gate("g", before="echo line 1\n", after="echo line 2\necho line 3\n"))
+    with open(cl.work / "sattach.out", "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "slurmshim.cli.sattach", "-l",
+                                 f"{job}.batch"], cwd=cl.work, env=cl.env, stdout=out,
+                                stderr=subprocess.PIPE, text=True)
+    try:
+        cl.wait_output("sattach.out", "0: line 1\n")
+        cl.open_gate("g")
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert cl.read("sattach.out") == "0: line 1\n0: line 2\n0: line 3\n"
     done = cl.run("sattach", str(job))
     assert (done.returncode, done.stderr) == (1, f"sattach: error: Job {job} has already completed\n")
 
 
 def test_srun_ctrl_c_cancels_the_job(cl):
-    proc = subprocess.Popen([sys.executable, "-m", "slurmshim.cli.srun", "sleep", "60"],
-                            cwd=cl.work, env=cl.env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    cl.wait_state("1", {"RUNNING"})
-    time.sleep(0.5)
-    proc.send_signal(subprocess.signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode != 0
+    # srun streams the job's output once it is watching the job (and catching Ctrl-C): the
+    # job's first line on srun's stdout says it is time to press Ctrl-C
+    with open(cl.work / "srun.out", "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "slurmshim.cli.srun",
+                                 "./" + cl.gate("g", before="echo started\n")], cwd=cl.work,
+                                env=cl.env, stdout=out, stderr=subprocess.PIPE, text=True)
+    try:
+        cl.wait_output("srun.out", "started\n")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode != 0, err
     assert cl.wait_state("1", {"CANCELLED"}).startswith("CANCELLED")

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from slurm_cluster import Cluster
+from slurm_cluster import Cluster, wait_for
 
 
 @pytest.fixture
@@ -30,11 +30,12 @@ def test_job_runs_and_is_accounted(cl):
 
 
 def test_script_is_copied_at_submit_time(cl):
-    cl.script("edit.sh", "#!/bin/bash\n#SBATCH --begin=now+2\necho original\n")
+    cl.script("edit.sh", "#!/bin/bash\n#SBATCH --hold\necho original\n")
     job = cl.submit("edit.sh")
     (cl.work / "edit.sh").write_text("#!/bin/bash\necho edited\n")
     os.unlink(cl.work / "edit.sh")
-    cl.wait_state(str(job), {"COMPLETED"}, timeout=40)
+    assert cl.run("scontrol", "release", str(job)).returncode == 0  # only now can it start
+    cl.wait_state(str(job), {"COMPLETED"})
     assert cl.read(f"slurm-{job}.out") == "original\n"
 
 
@@ -84,13 +85,13 @@ def test_dependency_chain_and_never_satisfied(cl):
     out = cl.squeue("-j", str(second), "-h", "-o", "%i %r")
     assert out.strip() == f"{second} Dependency"
     assert cl.run("scontrol", "release", str(first)).returncode == 0
-    cl.wait_state(str(second), {"COMPLETED"}, timeout=40)
+    cl.wait_state(str(second), {"COMPLETED"})
     assert cl.read(f"slurm-{second}.out") == "one\n"
     bad = cl.submit("bad.sh")
     cl.wait_state(str(bad), {"FAILED"})
     never = cl.submit(f"--dependency=afterok:{bad}", "two.sh")
-    time.sleep(0.5)
-    assert cl.squeue("-j", str(never), "-h", "-o", "%r").strip() == "DependencyNeverSatisfied"
+    wait_for(lambda: cl.squeue("-j", str(never), "-h", "-o", "%t %r").strip() ==
+             "PD DependencyNeverSatisfied", what="DependencyNeverSatisfied")
     ok_on_fail = cl.submit(f"--dependency=afternotok:{bad}", "ok.sh")
     cl.wait_state(str(ok_on_fail), {"COMPLETED"})
 
@@ -116,13 +117,8 @@ def test_hold_release_and_cancel_pending(cl):
 
 
 def test_cancel_running_job_writes_slurms_banner(cl):
-    cl.script("sleep.sh", "#!/bin/bash\necho started\nsleep 60\n")
-    job = str(cl.submit("sleep.sh"))
-    cl.wait_state(job, {"RUNNING"})
-    deadline = time.time() + 10
-    out_file = cl.work / f"slurm-{job}.out"
-    while time.time() < deadline and not (out_file.exists() and "started" in out_file.read_text()):
-        time.sleep(0.1)
+    job = str(cl.submit(cl.gate("g", before="echo started\n")))  # never opened: scancel ends it
+    cl.wait_output(f"slurm-{job}.out", "started")
     assert cl.run("scancel", job).returncode == 0
     st = cl.wait_state(job, {"CANCELLED"})
     assert st == f"CANCELLED by {os.getuid()}"
@@ -142,17 +138,14 @@ def test_cancel_running_job_writes_slurms_banner(cl):
 def test_time_limit_is_given_to_the_job(cl):
     """The runtime enforces it (tests/test_runtime_job.py drives a real TIMEOUT); here: the
     limit reaches scontrol and the job's environment, seconds rounded up to the minute."""
-    cl.script("long.sh", "#!/bin/bash\necho $SLURM_JOB_END_TIME $SLURM_JOB_START_TIME\nsleep 30\n")
-    job = str(cl.submit("--time=0:30", "long.sh"))
+    job = str(cl.submit("--time=0:30", cl.gate(
+        "g", before="echo $SLURM_JOB_END_TIME $SLURM_JOB_START_TIME\n")))
     cl.wait_state(job, {"RUNNING"})
     assert "TimeLimit=00:01:00" in cl.run("scontrol", "show", "job", job).stdout
-    deadline = time.time() + 10
-    out = cl.work / f"slurm-{job}.out"
-    while time.time() < deadline and not (out.exists() and out.read_text()):
-        time.sleep(0.1)
-    end, start = map(int, out.read_text().split())
+    end, start = map(int, cl.wait_output(f"slurm-{job}.out", "\n").split())
     assert end - start == 60
-    cl.run("scancel", job)
+    cl.open_gate("g")
+    cl.wait_state(job, {"COMPLETED"})
 
 
 @pytest.mark.parametrize("status,cancelled_by,expected", [
@@ -172,25 +165,23 @@ def test_final_state(status, cancelled_by, expected):
 
 
 def test_runner_killed_means_node_fail(cl):
-    cl.script("sleep.sh", "#!/bin/bash\nsleep 60\n")
-    job = str(cl.submit("sleep.sh"))
-    cl.wait_state(job, {"RUNNING"})
-    from slurmshim.ledger import Ledger
-    deadline = time.time() + 10
-    token = None
-    while time.time() < deadline and not token:
-        token = Ledger(cl.state / "ledger.sqlite3").get(int(job)).backend_id
-        time.sleep(0.1)
-    pid = int(token.split(":")[0])
-    os.kill(pid, signal.SIGKILL)
-    time.sleep(2.5)
-    st = cl.wait_state(job, {"NODE_FAIL"}, timeout=15)
-    assert st == "NODE_FAIL"
-    # the job's processes are not left behind either
-    pids = (cl.state / "spool" / job / "pids.json").read_text()
-    import json
-    main = json.loads(pids)["main"]
-    os.kill(main, signal.SIGKILL) if _alive(main) else None
+    job = str(cl.submit(cl.gate("g")))                 # it runs until its runner is killed
+    try:
+        cl.wait_state(job, {"RUNNING"})
+        from slurmshim.ledger import Ledger
+        token = wait_for(lambda: Ledger(cl.state / "ledger.sqlite3").get(int(job)).backend_id,
+                         what="the runner to register")
+        pid = int(token.split(":")[0])
+        os.kill(pid, signal.SIGKILL)
+        st = cl.wait_state(job, {"NODE_FAIL"})          # (a runner younger than 2 s is spared)
+        assert st == "NODE_FAIL"
+        # the job's processes are not left behind either
+        pids = (cl.state / "spool" / job / "pids.json").read_text()
+        import json
+        main = json.loads(pids)["main"]
+        os.kill(main, signal.SIGKILL) if _alive(main) else None
+    finally:
+        cl.open_gate("g")   # whatever survived the runner (the batch script does): let it end
 
 
 def _alive(pid: int) -> bool:
@@ -202,14 +193,13 @@ def _alive(pid: int) -> bool:
 
 
 def test_requeue_runs_again_with_restart_count(cl):
-    cl.script("rq.sh", "#!/bin/bash\necho restart=$SLURM_RESTART_COUNT >> rq.log\n"
-              "[ -n \"$SLURM_RESTART_COUNT\" ] || sleep 30\n")
-    job = str(cl.submit("rq.sh"))
-    cl.wait_state(job, {"RUNNING"})
-    time.sleep(0.5)
+    # the first run waits at its gate (never opened: the requeue ends it); the second runs through
+    job = str(cl.submit(cl.gate("g", before="echo restart=$SLURM_RESTART_COUNT >> rq.log\n"
+                                "[ -n \"$SLURM_RESTART_COUNT\" ] && exit 0\n")))
+    cl.wait_output("rq.log", "restart=\n")
     res = cl.run("scontrol", "requeue", job)
     assert res.returncode == 0, res.stderr
-    cl.wait_state(job, {"COMPLETED"}, timeout=40)
+    cl.wait_state(job, {"COMPLETED"})
     assert cl.read("rq.log") == "restart=\nrestart=1\n"
     show = cl.run("scontrol", "show", "job", job).stdout
     assert "Restarts=1" in show
@@ -304,16 +294,10 @@ def _start_order(c: Cluster, jobs: list[int]) -> list[int]:
 STAMP = "#!/bin/bash\ndate +%s.%N > start-$SLURM_JOB_ID\nsleep 0.2\n"
 
 
-def _gate(c: Cluster, name: str) -> str:
-    """A job script that runs until the test opens its gate (touches the file `name`.open), so
-    that what the test checks while it runs does not depend on the machine's speed."""
-    return c.script(f"{name}.sh", f"#!/bin/bash\nwhile [ ! -e {name}.open ]; do sleep 0.05; done\n")
-
-
 def test_priority_and_nice_order_pending_jobs(tmp_path):
     c = Cluster(tmp_path, config=ONE_CPU)
     c.script("s.sh", STAMP)
-    blocker = c.submit(_gate(c, "g"))
+    blocker = c.submit(c.gate("g"))
     c.wait_state(str(blocker), {"RUNNING"})
     low = c.submit("--nice=100", "s.sh")
     normal = c.submit("s.sh")
@@ -322,35 +306,34 @@ def test_priority_and_nice_order_pending_jobs(tmp_path):
     reasons = dict(line.split() for line in out if line)
     assert reasons[str(high)] == "Resources"          # the top pending job waits on resources
     assert reasons[str(low)] == "Priority"            # the others wait behind it
-    (c.work / "g.open").touch()
+    c.open_gate("g")
     assert _start_order(c, [low, normal, high]) == [high, normal, low]
 
 
 def test_exclusive_job_gets_the_node_alone(tmp_path):
     c = Cluster(tmp_path, config='[partitions.p]\nbackend = "local"\ndefault = true\ncpus = 4\n')
     c.script("s.sh", "#!/bin/bash\nsleep 0.2\n")
-    first = c.submit(_gate(c, "g1"))
+    first = c.submit(c.gate("g1"))
     c.wait_state(str(first), {"RUNNING"})
-    excl = c.submit("--exclusive", _gate(c, "g2"))
+    excl = c.submit("--exclusive", c.gate("g2"))
     assert c.squeue("-h", "-j", str(excl), "-o", "%t %r").strip() == "PD Resources"
-    (c.work / "g1.open").touch()
-    c.wait_state(str(excl), {"RUNNING"}, timeout=30)
+    c.open_gate("g1")
+    c.wait_state(str(excl), {"RUNNING"})
     shared = c.submit("s.sh")
     assert c.squeue("-h", "-j", str(shared), "-o", "%t").strip() == "PD"
-    (c.work / "g2.open").touch()
-    c.wait_state(str(shared), {"COMPLETED"}, timeout=30)
+    c.open_gate("g2")
+    c.wait_state(str(shared), {"COMPLETED"})
 
 
 def test_singleton_runs_one_at_a_time(tmp_path):
     c = Cluster(tmp_path)
-    c.script("s.sh", "#!/bin/bash\ndate +%s.%N >> $SLURM_JOB_NAME.log\nsleep 0.8\n"
-             "date +%s.%N >> $SLURM_JOB_NAME.log\n")
-    a = c.submit("-J", "solo", "--dependency=singleton", "s.sh")
-    b = c.submit("-J", "solo", "--dependency=singleton", "s.sh")
-    assert c.squeue("-h", "-j", str(b), "-o", "%r").strip() in ("Dependency", "None")
-    c.wait_state(str(b), {"COMPLETED"}, timeout=40)
-    t = [float(x) for x in c.read("solo.log").split()]
-    assert t[1] <= t[2], "the second singleton started before the first ended"
+    a = c.submit("-J", "solo", "--dependency=singleton", c.gate("g", after="touch a.done\n"))
+    c.wait_state(str(a), {"RUNNING"})
+    b = c.submit("-J", "solo", "--dependency=singleton", "--wrap=test -e a.done")
+    # however long the test takes, `a` runs until its gate opens: `b` waits for it
+    assert c.squeue("-h", "-j", str(b), "-o", "%t %r").strip() == "PD Dependency"
+    c.open_gate("g")
+    c.wait_state(str(b), {"COMPLETED"})                # it ran after `a` had ended
 
 
 def test_kill_on_invalid_dep_cancels(tmp_path):
@@ -360,7 +343,7 @@ def test_kill_on_invalid_dep_cancels(tmp_path):
     bad = c.submit("bad.sh")
     c.wait_state(str(bad), {"FAILED"})
     dep = c.submit(f"--dependency=afterok:{bad}", "--kill-on-invalid-dep=yes", "ok.sh")
-    st = c.wait_state(str(dep), {"CANCELLED"}, timeout=20)
+    st = c.wait_state(str(dep), {"CANCELLED"})
     assert st.startswith("CANCELLED")
 
 
@@ -370,12 +353,12 @@ def test_aftercorr_pairs_array_tasks(tmp_path):
     c.script("b.sh", "#!/bin/bash\necho $SLURM_JOB_ID $SLURM_ARRAY_TASK_ID\n")
     a = c.submit("--array=1-3", "a.sh")
     b = c.submit("--array=1-3", f"--dependency=aftercorr:{a}", "-o", "b-%a.out", "b.sh")
-    c.wait_state(f"{b}_1", {"COMPLETED"}, timeout=40)
-    c.wait_state(f"{b}_3", {"COMPLETED"}, timeout=40)
-    time.sleep(0.5)
-    assert not (c.work / "b-2.out").exists()          # its partner failed: it never runs
-    assert c.squeue("-h", "-r", "-j", str(b), "-o", "%i %r").strip() == \
-        f"{b}_2 DependencyNeverSatisfied"
+    c.wait_state(f"{b}_1", {"COMPLETED"})
+    c.wait_state(f"{b}_3", {"COMPLETED"})
+    # its partner failed (maybe only after b_1 and b_3 ran): it never runs
+    wait_for(lambda: c.squeue("-h", "-r", "-j", str(b), "-o", "%i %t %r").strip() ==
+             f"{b}_2 PD DependencyNeverSatisfied", what="b_2 DependencyNeverSatisfied")
+    assert not (c.work / "b-2.out").exists()
     # task ids stay exact, raw ids distinct, and what the job saw is what sacct records
     raw = dict(line.split("|") for line in c.run(
         "sacct", "-j", str(b), "-X", "-n", "-P", "-o", "JobID,JobIDRaw").stdout.split())
