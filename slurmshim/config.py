@@ -31,6 +31,7 @@ class AwsSettings:
     image: str | None = None
     log_group: str = "/aws/batch/job"
     mounts: dict[str, str] = field(default_factory=dict)  # host path -> container path (shared filesystems)
+    job_role_arn: str | None = None      # IAM role of the jobs' containers (jobRoleArn)
 
 
 @dataclass
@@ -139,27 +140,34 @@ def default_config() -> Config:
 
 
 def load_config_file(path: str) -> Config:
+    from . import tomlcache
     try:
-        import tomllib  # type: ignore[import-not-found]
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        data = tomlcache.load(path)
     except OSError as exc:
         raise ConfigError(path, None, exc.strerror or str(exc)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, None, f"TOML syntax: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, None, "not UTF-8 text") from None
+    except Exception as exc:
+        if isinstance(exc, tomlcache.decode_error()):
+            raise ConfigError(path, None, f"TOML syntax: {exc}") from None
+        raise
     return parse_config(data, path)
 
 
 _TOP_KEYS = {"cluster_name", "min_job_age", "max_array_size", "kill_wait", "purge_after_days",
              "state_dir", "plugins_dir", "export_allow", "partitions", "aws"}
-_AWS_KEYS = {"region", "profile", "endpoint_url", "s3_bucket", "image", "log_group", "mounts"}
+_AWS_KEYS = {"region", "profile", "endpoint_url", "s3_bucket", "image", "log_group", "mounts",
+             "job_role_arn"}
 _PART_KEYS = {"backend", "default", "state", "max_time", "default_time", "nodes", "node_prefix",
               "node_names", "cpus", "cpus_per_node", "memory", "mem_per_node", "gpus",
               "gpus_per_node", "gpu_types", "def_mem_per_cpu", "job_queue", "mnp_queue", "image",
-              "spot", "efa", "retries", "max_array_size"}
+              "spot", "efa", "retries", "max_array_size", "efa_devices", "instance_type",
+              "job_role_arn"}
+MAX_EFA_DEVICES = 32          # EFA interfaces of the largest instances (p5.48xlarge)
+# IAM role ARN (any AWS partition: aws, aws-cn, aws-us-gov); role names may have a path
+_ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,576}$"
+# EC2 instance type: family[.generation options].size, e.g. p5.48xlarge, u-6tb1.112xlarge
+_INSTANCE_TYPE = r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$"
 
 
 def parse_config(data: dict[str, Any], path: str = "<config>") -> Config:
@@ -189,6 +197,8 @@ def parse_config(data: dict[str, Any], path: str = "<config>") -> Config:
     for key in ("region", "profile", "endpoint_url", "s3_bucket", "image", "log_group"):
         if key in aws:
             setattr(cfg.aws, key, _get(aws, key, str, None, path, prefix="aws."))
+    if "job_role_arn" in aws:
+        cfg.aws.job_role_arn = _role_arn(aws, path, "aws.")
     mounts = aws.get("mounts", {})
     if not isinstance(mounts, dict) or not all(isinstance(v, str) for v in mounts.values()):
         raise ConfigError(path, "aws.mounts", "must be a table of host path = container path")
@@ -240,6 +250,7 @@ def _parse_partition(name: str, body: Any, path: str, cfg: Config) -> Partition:
     part.max_array_size = _get(body, "max_array_size", int, None, path, prefix=pre, minimum=1)
     if "def_mem_per_cpu" in body:
         part.def_mem_per_cpu = _mem(body, "def_mem_per_cpu", path, pre)
+    _parse_batch_extras(part, body, path, pre)
 
     local = backend == "local"
     cpus_key = "cpus_per_node" if "cpus_per_node" in body else "cpus"
@@ -269,6 +280,40 @@ def _parse_partition(name: str, body: Any, path: str, cfg: Config) -> Partition:
     if backend == "batch" and not part.job_queue:
         raise ConfigError(path, pre + "job_queue", "required for a batch partition")
     return part
+
+
+def _parse_batch_extras(part: Partition, body: dict, path: str, pre: str) -> None:
+    """efa_devices, instance_type, job_role_arn: AWS Batch settings of the partition's job
+    definition (translate.build_job_definition), kept in Partition.extra."""
+    import re
+    if "efa_devices" in body:
+        n = _get(body, "efa_devices", int, 1, path, prefix=pre, minimum=1)
+        if n > MAX_EFA_DEVICES:
+            raise ConfigError(path, pre + "efa_devices", f"must be at most {MAX_EFA_DEVICES}")
+        part.extra["efa_devices"] = n
+    if "instance_type" in body:
+        val = body["instance_type"]
+        if isinstance(val, list):
+            raise ConfigError(path, pre + "instance_type",
+                              "must be one instance type (AWS Batch runs all the nodes of a "
+                              "multi-node job on a single instance type)")
+        val = _get(body, "instance_type", str, None, path, prefix=pre)
+        if not re.match(_INSTANCE_TYPE, val):
+            raise ConfigError(path, pre + "instance_type",
+                              f"not an EC2 instance type: {val!r} (e.g. \"hpc7a.48xlarge\")")
+        part.extra["instance_type"] = val
+    if "job_role_arn" in body:
+        part.extra["job_role_arn"] = _role_arn(body, path, pre)
+
+
+def _role_arn(data: dict, path: str, pre: str) -> str:
+    import re
+    val = _get(data, "job_role_arn", str, None, path, prefix=pre)
+    if not re.match(_ROLE_ARN, val):
+        raise ConfigError(path, pre + "job_role_arn",
+                          f"not an IAM role ARN: {val!r} (e.g. "
+                          "\"arn:aws:iam::123456789012:role/slurmshim-job\")")
+    return val
 
 
 def _get(data: dict, key: str, typ: type, default: Any, path: str, prefix: str = "",

@@ -4,6 +4,7 @@ Slurm semantics (states, reasons, array records, error texts) and hands executio
 """
 from __future__ import annotations
 
+import copy
 import os
 import time
 from dataclasses import field
@@ -15,7 +16,8 @@ from ._dataclass import dataclass
 from .errors import InvalidJobId, SlurmError, SubmitError
 from .identity import current_user
 from .ledger import Ledger
-from .model import (INFINITE, JobRecord, JobSpec, JobState, NodeStatus, Partition, StepRecord)
+from .model import (DEFAULT_ACCOUNT, DEFAULT_QOS, INFINITE, JobRecord, JobSpec, JobState,
+                    NodeStatus, Partition, StepRecord)
 from .scheduling import NEVER, Request, evaluate_dependency, never_fits
 
 
@@ -234,7 +236,8 @@ class Controller:
         r = spec.resources
         rec = JobRecord(
             job_id=0, name=spec.job_name or "", user=spec.user, uid=spec.uid,
-            partition=part.name, account=spec.account, qos=spec.qos,
+            partition=part.name, account=spec.account or DEFAULT_ACCOUNT,
+            qos=spec.qos or DEFAULT_QOS,
             state=JobState.PENDING, reason="None",
             priority=0 if spec.hold else (spec.priority if spec.priority is not None else 1),
             nice=spec.nice, num_nodes=r.num_nodes, num_tasks=r.num_tasks,
@@ -460,8 +463,14 @@ class Controller:
             self.backend(name).kick(self)
 
     def requeue(self, id_texts: list[str], hold: bool = False) -> list[tuple[str, str]]:
-        """scontrol requeue/requeuehold: running or finished batch jobs go back to PENDING with
-        Restarts+1 (their earlier attempt kept for sacct -D).  Returns (id, error) pairs."""
+        """scontrol requeue/requeuehold, as slurmctld's _job_requeue_op: a running or finished
+        batch job goes back to PENDING with Restarts+1.  The attempt that ran stays in the
+        history for sacct -D: a running one as REQUEUED (its backend writes the final record,
+        steps included, once its processes are gone; until then the job is COMPLETING, which
+        Slurm shows for PENDING|COMPLETING), a finished one exactly as it ended (COMPLETED,
+        FAILED...) with its steps.  Refused as Slurm refuses: --no-requeue jobs (requeue
+        disabled), jobs srun created (not batch jobs), pending ones, including a requeue still
+        completing.  Returns (id, error) pairs."""
         errors: list[tuple[str, str]] = []
         now = time.time()
         to_stop: dict[str, list[JobRecord]] = {}
@@ -472,15 +481,20 @@ class Controller:
                 errors.append((text, "Invalid job id specified"))
                 continue
             for rec in recs:
-                if rec.state == JobState.PENDING:
-                    if rec.is_array_meta and hold:
-                        continue
-                    errors.append((text, "Job is pending execution"))
-                    continue
                 with self.ledger.transaction():
                     fresh = self.ledger.get(rec.job_id) or rec
-                    self.ledger.add_history(fresh)
+                    error = self._requeue_refusal(fresh, hold)
+                    if error is not None:
+                        if error:
+                            errors.append((text, error))
+                        continue
                     was_running = fresh.state.is_active
+                    attempt = copy.copy(fresh)
+                    if was_running:
+                        # Slurm logs the attempt as REQUEUED at once; the backend replaces
+                        # this with the real end when the processes are gone
+                        attempt.state, attempt.end_time = JobState.REQUEUED, now
+                    self.ledger.add_history(attempt)
                     fields = dict(state=JobState.PENDING, restarts=fresh.restarts + 1,
                                   start_time=None, end_time=None, exit_code=0, exit_signal=0,
                                   node_list="", cancelled_by=None, eligible_time=None,
@@ -496,15 +510,33 @@ class Controller:
                         fields["reason"] = "None"
                         fields["start_time"] = fresh.start_time
                         fields["node_list"] = fresh.node_list
-                        self.ledger.update(fresh.job_id, comment=fresh.comment)
                         to_stop.setdefault(fresh.backend, []).append(fresh)
+                        # tells the backend that the end of these processes is a requeue
+                        self.ledger.kv_set(f"requeue:{fresh.job_id}", "hold" if hold else "run")
                     self.ledger.update(fresh.job_id, **fields)
-                    self.ledger.kv_set(f"requeue:{fresh.job_id}", "hold" if hold else "run")
         for name, lst in to_stop.items():
             import signal
             self.backend(name).cancel(self, lst, signal.SIGKILL, requeue=True)  # type: ignore[call-arg]
         self._kick_all()
         return errors
+
+    def _requeue_refusal(self, rec: JobRecord, hold: bool) -> str | None:
+        """Why `scontrol requeue` refuses this record (Slurm's strerror), "" to skip it
+        silently (the pending remainder of an array under requeuehold), None to requeue it."""
+        try:
+            spec = self.load_spec(rec)
+        except KeyError:
+            spec = None
+        if spec is not None and spec.requeue is False:
+            return "Requested operation is presently disabled"      # ESLURM_DISABLED
+        if spec is not None and spec.extra.get("srun_job"):
+            return "Only batch jobs are accepted or processed"      # ESLURM_BATCH_ONLY
+        if rec.state in (JobState.PENDING, JobState.COMPLETING):
+            # COMPLETING is an earlier requeue waiting for its processes: PENDING|COMPLETING
+            if rec.state == JobState.PENDING and rec.is_array_meta and hold:
+                return ""
+            return "Job is pending execution"                       # ESLURM_JOB_PENDING
+        return None
 
     def update_job(self, id_text: str, changes: dict[str, str]) -> None:
         """scontrol update job: the keys Slurm lets users change on pending jobs."""
@@ -534,25 +566,83 @@ class Controller:
                 fields["array_throttle"] = int(val) or None
             else:
                 raise SlurmError(f"Update of this parameter is not supported: {key}={val}")
-        with self.ledger.transaction():
+        with self.ledger.transaction():   # decided and applied on the same records
+            recs, moved = self._update_targets(recs, fields)
             for rec in recs:
-                self.ledger.update(rec.job_id, **fields)
+                extra = {"backend": moved} if moved and rec.backend != moved else {}
+                self.ledger.update(rec.job_id, **fields, **extra)
         self._kick_all()
 
+    def _update_targets(self, recs: list[JobRecord],
+                        fields: dict[str, object]) -> tuple[list[JobRecord], str | None]:
+        """The records an update applies to, as each backend allows (a backend's
+        `check_update` refuses with Slurm's error what it cannot honour: AWS Batch has no
+        UpdateJob), and the backend the job moves to when the new partition is another
+        backend's -- only for a job no backend has started or received yet, validated by
+        the new backend as at submission; None when it stays."""
+        recs = self.ledger.get_many(r.job_id for r in recs)
+        by_backend: dict[str, list[JobRecord]] = {}
+        for rec in recs:
+            by_backend.setdefault(rec.backend, []).append(rec)
+        out: list[JobRecord] = []
+        for name, lst in by_backend.items():
+            check = getattr(self.backend(name), "check_update", None)
+            out.extend(check(self, lst, dict(fields)) if check is not None else lst)
+        part = self.config.partitions.get(str(fields["partition"])) \
+            if "partition" in fields else None
+        if part is None or "batch" not in {part.backend, *by_backend}:
+            return out, None      # (local to local: as before)
+        moving = any(r.backend != part.backend for r in out)
+        if moving:
+            started = any(r.is_array and not r.is_array_meta for r in recs)  # tasks ran
+            if started or any(r.state != JobState.PENDING or r.backend_id for r in out):
+                raise SlurmError("Requested operation not supported on this system")
+        for rec in out:
+            if rec.partition == part.name or rec.backend_id:
+                continue
+            spec = self.load_spec(rec)
+            try:
+                self.backend(part.backend).validate(self, spec, part)
+            except SubmitError as exc:
+                raise SlurmError(exc.reason) from None
+            if never_fits(self.request_of(spec, part), part):
+                raise SlurmError("Requested node configuration is not available")
+        return out, part.backend if moving else None
+
     # -- waiting ---------------------------------------------------------------------------
-    def wait(self, job_id: int, poll: float = 0.5) -> int:
+    def wait(self, job_id: int, poll: float = 0.5, *, sleep=time.sleep) -> int:
         """Block until every record of the job has finished; return sbatch --wait's exit code:
-        the highest exit code, 1 for a job ended by a signal or not completed normally."""
+        the highest exit code, 1 for a job ended by a signal or not completed normally.
+
+        A backend with a `waiter` (AWS Batch: JobWaiter) decides how to look and how long to
+        wait in between: on Batch one DescribeJobs of this job per look, 0.5 s at first,
+        backing off to a few seconds while nothing changes.  Otherwise (local) the ledger
+        every `poll` seconds, after a refresh."""
+        def records() -> list[JobRecord]:
+            return self.ledger.array_records(job_id) or \
+                [r for r in [self.ledger.get(job_id)] if r]
+
+        waiter = None
         while True:
-            self._refreshed = False
-            self.refresh()
-            recs = self.ledger.array_records(job_id) or [r for r in [self.ledger.get(job_id)] if r]
+            recs = records()
+            if recs and waiter is None:
+                be = self.backend(recs[0].backend)
+                if hasattr(be, "waiter"):
+                    waiter = be.waiter(self, job_id)
+            if waiter is None:
+                self._refreshed = False
+                self.refresh()
+                recs = records()
             if not recs:
                 return 1
             if all(r.state.is_terminal for r in recs) and not any(
                     r.array_pending and r.state.is_active for r in recs):
                 return max(self.exit_status_of(r) for r in recs)
-            time.sleep(poll)
+            if waiter is None:
+                sleep(poll)
+                continue
+            sleep(waiter.delay())
+            waiter.poll()
 
     @staticmethod
     def exit_status_of(rec: JobRecord) -> int:

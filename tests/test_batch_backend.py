@@ -45,6 +45,8 @@ def _aws_env(monkeypatch):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("SLURMSHIM_AWS_FASTPATH", "0")  # in-process: moto patches botocore only
     monkeypatch.setenv("SLURMSHIM_BATCH_POLL", "0")
+    # no background releaser from in-process tests: it would talk to real AWS endpoints
+    monkeypatch.setenv("SLURMSHIM_BATCH_RELEASER", "0")
 
 
 def make_ctl(tmp: Path, inf: bf.Infra | None = None, **kw) -> Controller:
@@ -494,8 +496,9 @@ def test_poll_backoff_grows_and_starts_over():
     assert [b() for _ in range(6)] == [1.0, 1.5, 2.25, 3.375, 5.0, 5.0]
     b.reset(maximum=2.0)
     assert [b(None) for _ in range(4)] == [1.0, 1.5, 2.0, 2.0]
-    assert bc.poll_delays(2.0) == (2.0, 16.0, 6.0)
-    assert bc.poll_delays(10.0) == (10.0, 30.0, 10.0)
+    assert bc.poll_delays(2.0) == (0.5, 16.0, 6.0)      # the first look comes soon
+    assert bc.poll_delays(10.0) == (0.5, 30.0, 10.0)
+    assert bc.poll_delays(0.1) == (0.1, 0.8, 0.30000000000000004)
 
 
 def test_follower_backs_off_while_nothing_happens(tmp_path):
@@ -518,7 +521,8 @@ def test_follower_backs_off_while_nothing_happens(tmp_path):
     rec = fol.run(sleep=sleeps.append)
     st.done()
     assert rec.state == JobState.COMPLETED
-    assert sleeps == [1.0, 1.5, 2.25, 3.375, 5.0625, 1.0]
+    # the first look 0.5 s after (client.FIRST_POLL), then by half while nothing changes
+    assert sleeps == [0.5, 0.75, 1.125, 1.6875, 2.53125, 0.5]
     assert st.counter.snapshot() == {"batch.DescribeJobs": 7}
 
 
@@ -662,13 +666,17 @@ def test_hold_takes_a_queued_job_back_from_batch(tmp_path):
 # ================================================================ Stubber: polling, warnings
 
 def test_unforced_refreshes_back_off_while_nothing_changes(tmp_path):
-    """sbatch --wait (Controller.wait) refreshes every half second; the Batch backend turns
-    that into DescribeJobs at a backed-off interval, back to the start on any change."""
+    """A command that refreshes again and again in one process (squeue -i, srun's local
+    loop with Batch jobs in the ledger): DescribeJobs at a backed-off interval, back to the
+    start on any change.  A fake clock: no sleeping, no timing."""
     ctl = make_ctl(tmp_path)
     st = Stubs(ctl)
     (job,) = _seed(ctl, tmp_path, st, 1)
     be = st.backend
-    be.poll_interval = be._interval = 0.05
+    now = [1000.0]
+    be.clock = lambda: now[0]
+    be.poll_interval = be._interval = 2.0
+    be._last_refresh = now[0]           # as sbatch leaves it
     for status in ("RUNNABLE", "RUNNABLE", "RUNNABLE"):
         st.batch.add_response("describe_jobs", {"jobs": [detail("b-00000", status)]},
                               {"jobs": ["b-00000"]})
@@ -678,16 +686,16 @@ def test_unforced_refreshes_back_off_while_nothing_changes(tmp_path):
     be.refresh(ctl, None)               # right after sbatch: Batch has nothing to say yet
     assert st.counter.total() == 0
     seen = []
-    for pause in (0.06, 0.06, 0.01, 0.08, 0.12):
-        time.sleep(pause)
+    for pause in (2.5, 2.5, 1.0, 3.5, 5.0):
+        now[0] += pause
         be.refresh(ctl, None)
-        seen.append((st.counter.total(), round(be._interval, 4)))
+        seen.append((st.counter.total(), be._interval))
     st.done()
-    assert seen == [(1, 0.05),          # RUNNABLE: the reason changed (None -> Resources)
-                    (2, 0.075),         # nothing new: the interval grows
-                    (2, 0.075),         # too soon: no call at all
-                    (3, 0.1125),
-                    (4, 0.05)]          # RUNNING: back to the start
+    assert seen == [(1, 2.0),           # RUNNABLE: the reason changed (None -> Resources)
+                    (2, 3.0),           # nothing new: the interval grows
+                    (2, 3.0),           # too soon: no call at all
+                    (3, 4.5),
+                    (4, 2.0)]           # RUNNING: back to the start
     assert ctl.ledger.get(job).state == JobState.RUNNING
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from slurmshim.backends.batch import translate as T
-from slurmshim.config import AwsSettings
+from slurmshim.config import AwsSettings, parse_config
 from slurmshim.errors import SubmitError
 from slurmshim.model import JobRecord, Partition
 from slurmshim.runtime.descriptor import decode_inline, encode_inline, task_ids
@@ -57,6 +57,7 @@ def record_for(spec, job_id: int = 100) -> JobRecord:
     return JobRecord(job_id=job_id, name=spec.job_name or "", user=spec.user, uid=spec.uid,
                      partition=spec.partition or "", account=spec.account,
                      array_job_id=job_id if spec.array is not None else None,
+                     array_throttle=spec.array.throttle if spec.array is not None else None,
                      time_limit=spec.time_limit, work_dir=spec.work_dir)
 
 
@@ -76,6 +77,13 @@ SPOT_NO_MNP = Partition(name="spotonly", backend="batch", job_queue="spot-q", sp
 EFA = Partition(name="hpc", backend="batch", job_queue="hpc-q", efa=True,
                 node_names=_nodes("hpc"), cpus_per_node=96, mem_per_node=370000,
                 extra={"instance_type": "hpc7a.48xlarge"})
+#: A partition as a site configures it (config.py parses the Batch-only keys into .extra).
+P5 = parse_config({"partitions": {"p5": {
+    "backend": "batch", "job_queue": "p5-q", "efa": True, "efa_devices": 32,
+    "instance_type": "p5.48xlarge", "cpus_per_node": 192, "mem_per_node": "2000G",
+    "gpus_per_node": 8, "gpu_types": ["h100"], "nodes": 4,
+    "job_role_arn": "arn:aws:iam::123456789012:role/slurmshim-p5-job"}}},
+    "p5.toml").partitions["p5"]
 AWS = AwsSettings(region="us-east-1", s3_bucket="shim-bucket",
                   image="public.ecr.aws/acme/hpc:1", mounts={"/fsx": "/fsx"})
 AWS_NO_BUCKET = AwsSettings(region="us-east-1", image="public.ecr.aws/acme/hpc:1",
@@ -291,10 +299,15 @@ def golden_view(p: T.BatchPlan) -> dict:
     for key, body in sorted(p.uploads.items()):
         data = gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
         uploads[key] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    descriptors = json.loads(json.dumps(p.descriptors))
+    for d in descriptors:   # a multi-node job's agent secret: random by design
+        if "agent_token" in d:
+            assert re.fullmatch(r"[0-9a-f]{32}", d["agent_token"])
+            d["agent_token"] = "<random>"
     return {
         "RegisterJobDefinition": p.job_definition,
         "SubmitJob": submits,
-        "descriptors": p.descriptors,
+        "descriptors": descriptors,
         "plan": {
             "job_definition_name": p.job_definition_name,
             "job_queue": p.job_queue,
@@ -336,6 +349,8 @@ GOLDEN_CASES = {
     "mnp_n4_spot_mnp_queue": dict(argv=("-N4", "--ntasks-per-node=8", "--time=2:00:00"),
                                   part=SPOT),
     "mnp_n2_efa": dict(argv=("-N2", "--ntasks-per-node=96", "--exclusive"), part=EFA),
+    "mnp_n2_p5_configured": dict(argv=("-N2", "--gres=gpu:h100:8", "--ntasks-per-node=8"),
+                                 part=P5),
     "time_30_seconds": dict(argv=("--time=0:30",)),
     "no_requeue_spot": dict(argv=("--no-requeue",), part=SPOT),
     "afterok_native": dict(argv=("--dependency=afterok:7:8",),
@@ -732,6 +747,24 @@ def test_efa_multinode_gets_devices_memlock_one_instance_type_and_runtime_flag()
     assert single.descriptors[0]["efa"] is False
     asked = plan("-C", "efa", part=EFA)
     assert "devices" in asked.job_definition["containerProperties"]["linuxParameters"]
+
+
+def test_configured_batch_keys_reach_the_job_definition():
+    """efa_devices, instance_type and job_role_arn from the TOML partition table; the role of
+    [aws] job_role_arn when the partition names none."""
+    node = plan("-N2", part=P5).job_definition["nodeProperties"]["nodeRangeProperties"][0]
+    assert node["instanceTypes"] == ["p5.48xlarge"]
+    assert len(node["container"]["linuxParameters"]["devices"]) == 32
+    assert node["container"]["jobRoleArn"] == "arn:aws:iam::123456789012:role/slurmshim-p5-job"
+    single = plan("--gres=gpu:h100:1", part=P5).job_definition
+    assert "nodeProperties" not in single   # one instance type is an MNP setting only
+    assert single["containerProperties"]["jobRoleArn"].endswith("role/slurmshim-p5-job")
+    site_role = AwsSettings(region="us-east-1", image="i",
+                            job_role_arn="arn:aws:iam::123456789012:role/site-default")
+    assert plan(aws=site_role).job_definition["containerProperties"]["jobRoleArn"] == \
+        "arn:aws:iam::123456789012:role/site-default"
+    assert plan(part=P5, aws=site_role).job_definition["containerProperties"][
+        "jobRoleArn"].endswith("role/slurmshim-p5-job")     # the partition's wins
 
 
 def test_efa_devices_count_is_configurable():

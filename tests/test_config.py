@@ -45,7 +45,40 @@ def test_partitions_and_aws():
     assert cfg.aws.mounts == {"/fsx": "/fsx"}
 
 
+def test_batch_job_definition_keys():
+    """efa_devices, instance_type, job_role_arn (partition) and job_role_arn ([aws]): parsed,
+    validated, and kept where translate.py reads them (Partition.extra, AwsSettings)."""
+    cfg = parse_config({
+        "partitions": {
+            "hpc": {"backend": "batch", "job_queue": "q", "efa": True, "efa_devices": 4,
+                    "instance_type": "hpc7a.48xlarge",
+                    "job_role_arn": "arn:aws:iam::123456789012:role/hpc/slurmshim-job"},
+            "cpu": {"backend": "batch", "job_queue": "q2"},
+        },
+        "aws": {"job_role_arn": "arn:aws-us-gov:iam::123456789012:role/site"},
+    })
+    assert cfg.partitions["hpc"].extra == {
+        "efa_devices": 4, "instance_type": "hpc7a.48xlarge",
+        "job_role_arn": "arn:aws:iam::123456789012:role/hpc/slurmshim-job"}
+    assert cfg.partitions["cpu"].extra == {}
+    assert cfg.aws.job_role_arn == "arn:aws-us-gov:iam::123456789012:role/site"
+    assert default_config().aws.job_role_arn is None
+
+
 @pytest.mark.parametrize("text,message", [
+    ("[partitions.p]\nefa_devices = 0\n", "partitions.p.efa_devices: must be at least 1"),
+    ("[partitions.p]\nefa_devices = 33\n", "partitions.p.efa_devices: must be at most 32"),
+    ("[partitions.p]\nefa_devices = \"4\"\n", "partitions.p.efa_devices: must be an integer"),
+    ("[partitions.p]\ninstance_type = [\"p5.48xlarge\", \"p4d.24xlarge\"]\n",
+     "partitions.p.instance_type: must be one instance type"),
+    ("[partitions.p]\ninstance_type = \"large\"\n",
+     "partitions.p.instance_type: not an EC2 instance type: 'large'"),
+    ("[partitions.p]\njob_role_arn = \"slurmshim-job\"\n",
+     "partitions.p.job_role_arn: not an IAM role ARN: 'slurmshim-job'"),
+    ("[aws]\njob_role_arn = \"arn:aws:iam::123:role/x\"\n",
+     "aws.job_role_arn: not an IAM role ARN"),
+    ("[partitions.p]\ninstance_types = \"p5.48xlarge\"\n",
+     "partitions.p.instance_types: unknown key"),
     ("cluster_name = 3\n", "cluster_name: must be a string"),
     ("bogus = 1\n", "bogus: unknown key"),
     ("[partitions.p]\nbackend = \"slurm\"\n", "partitions.p.backend: must be \"local\" or \"batch\""),

@@ -526,7 +526,9 @@ SCONTROL_COMMAND_TEXT = {
     "release": "`release` *job_list*: let held jobs start.",
     "requeue": "`requeue` [`Incomplete`|`State=SpecialExit`] *job_list*: put running or "
                "finished batch jobs back in the queue (they run again with "
-               "`SLURM_RESTART_COUNT` incremented).",
+               "`SLURM_RESTART_COUNT` incremented; `Restarts=` counts the requeues, and "
+               "`sacct -D` shows each attempt with its own steps).  Refused for pending jobs, "
+               "jobs submitted with `--no-requeue` and jobs `srun` created.",
     "requeuehold": "`requeuehold` *job_list*: requeue and hold.",
     "update": "`update JobId=`*job_list* *key*`=`*value*...: change jobs (see UPDATE JOB "
               "SPECIFICATIONS); `JobName=`*name* selects jobs by name instead.",
@@ -764,6 +766,17 @@ TOML_PARTITION = {
                            "(Batch `retryStrategy`, at most 9).  Default 3; 0 disables "
                            "retries."),
     "max_array_size": ("integer", "`max_array_size` for this partition."),
+    "efa_devices": ("integer", "How many EFA devices (`/dev/infiniband/uverbs`*N*) a job of an "
+                               "`efa` partition gets: the EFA interfaces of its instance type "
+                               "(1 to 32, e.g. 32 on p5.48xlarge).  Default 1."),
+    "instance_type": ("string", "The one EC2 instance type of the partition's multi-node jobs "
+                                "(the node group's `instanceTypes`: Batch runs every node of "
+                                "a multi-node job on the same type), e.g. "
+                                "`\"hpc7a.48xlarge\"`.  Default: any type of the compute "
+                                "environment."),
+    "job_role_arn": ("string", "The IAM role the partition's containers run as "
+                               "(`jobRoleArn`; overrides `aws.job_role_arn`).  It needs "
+                               "s3:GetObject on the `s3_bucket`'s `slurmshim/` prefix."),
 }
 
 TOML_AWS_INTRO = """\
@@ -784,6 +797,9 @@ TOML_AWS = {
     "mounts": ("table", "Shared filesystems: *host path* `=` *container path*, mounted into "
                         "every Batch job (FSx for Lustre, EFS, ...), so that paths in job "
                         "scripts work on both sides."),
+    "job_role_arn": ("string", "The IAM role of every Batch job's container (`jobRoleArn`) "
+                               "unless its partition names one; without any, containers use "
+                               "the instance role."),
 }
 
 TOML_ERRORS = """\

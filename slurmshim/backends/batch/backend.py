@@ -19,7 +19,10 @@ held jobs released, requeues, `sbatch --test-only`), so what Batch receives and 
 
 Held jobs (-H, --begin in the future, dependencies Batch cannot express, requeued jobs) stay
 PENDING in the ledger and are submitted by the first `kick`/`refresh` that finds them eligible
-(any slurmshim command: squeue, sacct, sbatch --wait ...): there is no daemon.
+(any slurmshim command: squeue, sacct, sbatch --wait ...) or, with no command running, by the
+state directory's releaser (releaser.py: a small background process that sbatch, scontrol
+and any refresh start when something waits for time or for other jobs, and that exits when
+nothing does).
 
 Refreshing (squeue, sacct, scontrol, --wait)
 --------------------------------------------
@@ -54,13 +57,17 @@ API calls are the cost that matters (Batch throttles every API per account), so:
   PENDING DependencyNeverSatisfied) -- on AWS, where Batch retries the child itself, neither
   happens.
 
-Polling: in-process refreshes that are not forced (`sbatch --wait`, through Controller.wait)
-are at most one per interval, the interval starting at SLURMSHIM_BATCH_POLL seconds (default
-2) and growing by half each time a refresh changes nothing in the ledger, up to 5x (at most
-30 s); any change starts it over.  The first refresh after this process submitted waits one
-interval (Batch has nothing to say about a job it just accepted).  `srun` and `sattach` follow
-a job with JobFollower (below): one DescribeJobs per poll, the ledger updated from that same
-detail, backing off the same way.
+Polling: `sbatch --wait` (Controller.wait) polls with JobWaiter (below): one DescribeJobs of
+the job per poll (plus, while slurmshim holds it, of the Batch jobs it depends on, in the same
+call), the first 0.5 s after the submission, then backing off by half each time nothing changed
+to 3x SLURMSHIM_BATCH_POLL (6 s by default, at most 10 s), back to 0.5 s on any change.  `srun`
+and `sattach` follow a job with JobFollower (below): one DescribeJobs per poll, the ledger
+updated from that same detail, backing off the same way (to longer while the job has not
+started).  Other in-process refreshes that are not forced (a command refreshing again) are at
+most one per interval, the interval starting at SLURMSHIM_BATCH_POLL seconds (default 2) and
+growing by half each time a refresh changes nothing in the ledger, up to 5x (at most 30 s);
+any change starts it over.  The first such refresh after this process submitted waits one
+interval (Batch has nothing to say about a job it just accepted).
 
 Cancelling
 ----------
@@ -69,13 +76,14 @@ job, an array's chunk parents (Batch stops the children), single children `<pare
 delivers SIGTERM, then SIGKILL 30 s later; any other signal cannot be delivered to a Batch
 container and is refused with a Slurm-style error.
 
-Limitations (documented in README): held and dependency-held jobs are submitted when a command
-runs; an array task whose raw id is the array id (the last index) is split off last; srun steps
-inside a Batch job are not in the ledger (no shared stage directory).
+Limitations (documented in README): an array task whose raw id is the array id (the last
+index) is split off last; srun steps inside a Batch job are not in the ledger (no shared stage
+directory).
 """
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import os
@@ -178,6 +186,8 @@ class BatchBackend:
         self.poll_interval = _poll_interval()
         self._interval = self.poll_interval    # grows while refreshes find nothing new
         self.warnings: list[str] = []          # squeue-worthy warnings of the last refresh
+        self.in_releaser = False               # this process is the releaser (releaser.py)
+        self.clock = time.time                 # of the unforced-refresh interval (tests)
 
     # ================================================================ plumbing
     def client(self, ctl: "Controller") -> "BatchClient":
@@ -233,7 +243,10 @@ class BatchBackend:
     def submit(self, ctl: "Controller", rec: JobRecord, spec: JobSpec, part: Partition) -> None:
         """Submit now, or leave the job PENDING for a later kick/refresh (held, begin time,
         a dependency only slurmshim can evaluate).  A refused submission leaves no job behind."""
-        if rec.hold or (spec.begin_time and spec.begin_time > time.time()):
+        if rec.hold:
+            return          # -H: waits for scontrol release, not for time
+        if spec.begin_time and spec.begin_time > time.time():
+            self._wake_releaser(ctl)
             return
         try:
             plan = self.plan(ctl, rec, spec, part)
@@ -242,14 +255,28 @@ class BatchBackend:
             else:
                 held = False
                 self._send(ctl, rec, plan)
-                # a job Batch has just accepted has nothing to tell yet: the first refresh
-                # of this process (sbatch --wait) waits one poll interval
-                self._last_refresh = time.time()
+                # a job Batch has just accepted has nothing to tell yet: the first unforced
+                # refresh of this process waits one poll interval
+                self._last_refresh = self.clock()
         except BaseException:
             self._forget(ctl, rec)
             raise
         if held:  # a dependency only slurmshim evaluates: it may hold already
-            self._release(ctl, [rec])
+            if self._release(ctl, [rec]):
+                self._wake_releaser(ctl)
+
+    def _wake_releaser(self, ctl: "Controller", *, kick: bool = True) -> None:
+        """Held jobs wait for time or other jobs: make sure this state directory's releaser
+        runs (releaser.py), and (`kick`) have it look again now.  Never fails the command."""
+        if self.in_releaser:
+            return
+        from .releaser import ensure_releaser
+        try:
+            ensure_releaser(ctl, kick=kick)
+        except OSError as exc:
+            sys.stderr.write(f"slurmshim: warning: cannot start the AWS Batch releaser "
+                             f"({exc.strerror or exc}): held jobs are submitted when a "
+                             f"slurmshim command runs\n")
 
     def _forget(self, ctl: "Controller", rec: JobRecord) -> None:
         """sbatch failed after the controller stored the job: Slurm would have no such job."""
@@ -374,10 +401,14 @@ class BatchBackend:
 
     # ================================================================ held jobs
     def kick(self, ctl: "Controller") -> None:
-        held = [r for r in ctl.ledger.active("batch")
-                if r.state == JobState.PENDING and not r.backend_id]
-        if held:
-            self._release(ctl, held)
+        """Submit the held jobs that became eligible (a release, an update, a cancel of what
+        they waited for); the releaser watches what still waits, and requeued jobs whose old
+        Batch job has not ended yet."""
+        from .releaser import waiting_candidates
+        held, requeued = waiting_candidates(ctl)
+        waits = self._release(ctl, held) if held else []
+        if waits or requeued:
+            self._wake_releaser(ctl)
 
     def _claim(self, ctl: "Controller", rec: JobRecord) -> bool:
         key = f"batch:submitting:{rec.job_id}"
@@ -392,10 +423,15 @@ class BatchBackend:
             ctl.ledger.kv_set(key, repr(now))
         return True
 
-    def _release(self, ctl: "Controller", recs: list[JobRecord]) -> None:
-        """Submit the held jobs that became eligible; set the reasons of the others."""
+    def _release(self, ctl: "Controller", recs: list[JobRecord]) -> list[float | None]:
+        """Submit the held jobs that became eligible; set the reasons of the others.  Returns
+        one entry per job still waiting for something that time or other jobs will bring
+        (a begin time, a dependency, another process submitting it): when to look again
+        (None: when the jobs it waits for change).  Held (-H), never satisfiable and refused
+        jobs wait for nothing."""
         from ...scheduling import NEVER, WAITING
         now = time.time()
+        waiting: list[float | None] = []
         for rec in recs:
             if rec.hold:
                 continue
@@ -406,6 +442,7 @@ class BatchBackend:
             spec = ctl.load_spec(rec)
             if spec.begin_time and spec.begin_time > now:
                 self._set_reason(ctl, rec, "BeginTime")
+                waiting.append(spec.begin_time)
                 continue
             ignore_dep = False
             if spec.dependency is not None:
@@ -419,9 +456,12 @@ class BatchBackend:
                     continue
                 if status == WAITING:
                     self._set_reason(ctl, rec, "Dependency")
+                    from ..local import LocalBackend   # after:+minutes: when it is due
+                    waiting.append(LocalBackend._after_minutes_wake(ctl, spec, now))
                     continue
                 ignore_dep = True
             if not self._claim(ctl, rec):
+                waiting.append(None)    # another process is submitting it
                 continue
             try:
                 one_task = rec.array_job_id is not None and not rec.is_array_meta and \
@@ -433,6 +473,7 @@ class BatchBackend:
                 else:
                     plan = self.plan(ctl, rec, spec, part, ignore_dependency=ignore_dep)
                 if plan.hold_for_dependencies:  # pragma: no cover - translate holds no more
+                    waiting.append(None)
                     continue
                 self._send(ctl, rec, plan, reason="None", task=one_task)
                 _kv_del(ctl, f"requeue:{rec.job_id}")
@@ -443,6 +484,7 @@ class BatchBackend:
                                  f"AWS Batch: {exc.reason}\n")
             finally:
                 _kv_del(ctl, f"batch:submitting:{rec.job_id}")
+        return waiting
 
     @staticmethod
     def _set_reason(ctl: "Controller", rec: JobRecord, reason: str) -> None:
@@ -456,11 +498,11 @@ class BatchBackend:
         """`recs` None: every active job of this backend.  `known`: Batch job details the
         caller has just described (srun/sattach's follower), not described again.
 
-        Unforced refreshes in one process (`sbatch --wait`, through Controller.wait) are at
-        most one per interval, and the interval backs off while they find nothing new: from
+        Unforced refreshes in one process (a command refreshing again) are at most one per
+        interval, and the interval backs off while they find nothing new: from
         SLURMSHIM_BATCH_POLL (2 s) by half again each time up to 5x that (at most 30 s),
         and back to the start as soon as a refresh changes the ledger."""
-        now = time.time()
+        now = self.clock()
         if not force and self._last_refresh and now - self._last_refresh < self._interval:
             return
         again_in_process = bool(self._last_refresh)
@@ -469,8 +511,9 @@ class BatchBackend:
         if recs is None:
             recs = ctl.ledger.active("batch")
         unsubmitted = [r for r in recs if r.state == JobState.PENDING and not r.backend_id]
+        waits: list[float | None] = []
         if unsubmitted:
-            self._release(ctl, unsubmitted)
+            waits = self._release(ctl, unsubmitted)
         submitted = [r for r in recs if r.backend_id]
         if submitted:
             self._requeued_now: list[int] = []
@@ -478,7 +521,9 @@ class BatchBackend:
             again = [r for r in ctl.ledger.get_many(self._requeued_now)
                      if r.state == JobState.PENDING and not r.backend_id]
             if again:  # scontrol requeue: the old Batch job has ended, send the new one
-                self._release(ctl, again)
+                waits += self._release(ctl, again)
+        if waits:       # a releaser keeps them going when no command runs (none started?)
+            self._wake_releaser(ctl, kick=False)
         if not force:
             base = self.poll_interval
             if again_in_process and before is not None and self._changes(ctl) == before:
@@ -608,8 +653,14 @@ class BatchBackend:
     # -- exit codes ---------------------------------------------------------------------------
     def _fill_exit_codes(self, ctl, client, dets: list[dict], by_id: dict[str, JobRecord],
                          plans: dict[int, dict]) -> None:
-        """`plans`: each record's plan, by job id."""
+        """Exit codes of FAILED jobs whose detail has none.  A multi-node job's outcome is its
+        main node's (Batch ends the job when the main node exits): DescribeJobs of the main
+        nodes `<id>#<mainNode>` (one call for all), their exit code and container reason
+        (an OOM kill) copied into the job's detail.  Otherwise (moto, which has no node jobs
+        and keeps exit codes out of DescribeJobs) the queue's FAILED listing, once per queue.
+        `plans`: each record's plan, by job id."""
         need: dict[str, list[dict]] = {}
+        mains: dict[str, dict] = {}
         for d in dets:
             if d.get("status") != "FAILED" or str(d.get("statusReason") or "").startswith(
                     ("Host EC2", "Cancelled by slurmshim", "Requeued by slurmshim")):
@@ -620,10 +671,25 @@ class BatchBackend:
                 continue
             if not d.get("startedAt") and not d.get("attempts"):
                 continue  # never ran: no exit code to find
-            r = by_id.get(d["jobId"])
-            q = plans.get(r.job_id, {}).get("queue") if r else None
-            if q:
-                need.setdefault(q, []).append(d)
+            props = d.get("nodeProperties") or {}
+            if props and "#" not in str(d["jobId"]):
+                mains[f"{d['jobId']}#{int(props.get('mainNode') or 0)}"] = d
+                continue
+            self._exit_code_from_listing(need, d, by_id, plans)
+        if mains:
+            for node in client.describe_jobs(list(mains)):
+                d = mains.pop(node.get("jobId"), None)
+                if d is None:
+                    continue
+                nc = node.get("container") or \
+                    (node.get("attempts") or [{}])[-1].get("container") or {}
+                target = d.setdefault("container", {})
+                if nc.get("exitCode") is not None:
+                    target["exitCode"] = nc["exitCode"]
+                if nc.get("reason") and not target.get("reason"):
+                    target["reason"] = nc["reason"]
+            for d in mains.values():   # no node jobs to describe (moto)
+                self._exit_code_from_listing(need, d, by_id, plans)
         for q, lst in need.items():
             codes = {s["jobId"]: (s.get("container") or {}).get("exitCode")
                      for s in client.list_jobs(status="FAILED", job_queue=q)}
@@ -631,6 +697,14 @@ class BatchBackend:
                 code = codes.get(d["jobId"])
                 if code is not None:
                     d.setdefault("container", {})["exitCode"] = code
+
+    @staticmethod
+    def _exit_code_from_listing(need: dict[str, list[dict]], d: dict,
+                                by_id: dict[str, JobRecord], plans: dict[int, dict]) -> None:
+        r = by_id.get(d["jobId"])
+        q = plans.get(r.job_id, {}).get("queue") if r else None
+        if q:
+            need.setdefault(q, []).append(d)
 
     # -- arrays ---------------------------------------------------------------------------------
     def _array_children(self, ctl, client, aid: int, recs: list[JobRecord], plan: dict,
@@ -780,10 +854,10 @@ class BatchBackend:
         if requeue_kv is not None:
             # scontrol requeue: once the old Batch job has ended, back to PENDING
             if batch_done:
-                self._requeued(ctl, rec, requeue_kv == "hold", now)
+                self._requeued(ctl, rec, requeue_kv == "hold", now, view, plan)
             return None
         if state == JobState.REQUEUED:
-            self._requeued(ctl, rec, False, now)
+            self._requeued(ctl, rec, False, now, view, plan)
             return None
         fields: dict[str, Any] = {}
         if state.is_terminal:
@@ -791,14 +865,14 @@ class BatchBackend:
                 if insert:  # an array task that started and was reclaimed between two looks
                     rec.state = _state(rec.state)
                     ctl.ledger.insert(rec)
-                old = JobRecord(**{**rec.__dict__})
+                old = dataclasses.replace(rec)
                 old.state, old.reason = JobState.NODE_FAIL, "NodeFail"
                 old.start_time = view.start_time or rec.start_time
                 old.end_time = view.end_time or now
                 old.restarts = view.restarts
                 old.node_list = rec.node_list or self._node_list(plan)
                 ctl.ledger.add_history(old)
-                ctl.ledger.delete_steps(rec.job_id)
+                self._attempt_step(ctl, old, plan)
                 ctl.ledger.update(rec.job_id, state=JobState.PENDING, reason="BeginTime",
                                   start_time=None, end_time=None, node_list="",
                                   restarts=view.restarts + 1, exit_code=0, exit_signal=0)
@@ -861,7 +935,7 @@ class BatchBackend:
             return
         base = int(plan.get("base", 0) or 0)
         for i, h in enumerate(hist):
-            old = JobRecord(**{**rec.__dict__})
+            old = dataclasses.replace(rec)
             old.state = _state(h.get("state", JobState.NODE_FAIL))
             old.reason = "NodeFail" if old.state == JobState.NODE_FAIL else "None"
             old.start_time = h.get("start_time")
@@ -872,31 +946,63 @@ class BatchBackend:
             old.restarts = base + i
             old.array_pending = ()
             ctl.ledger.add_history(old)
+            self._attempt_step(ctl, old, plan)
 
     def _batch_step(self, ctl, rec: JobRecord, state: JobState, view, plan: dict,
                     now: float) -> None:
-        if state in (JobState.CANCELLED, JobState.TIMEOUT):
-            b_state, b_exit, b_sig = JobState.CANCELLED, 0, view.exit_signal or 15
+        """The batch step of the attempt that ended the job (attempt = its restart count)."""
+        end = JobRecord(job_id=rec.job_id, state=state, exit_code=view.exit_code,
+                        exit_signal=view.exit_signal, start_time=view.start_time or rec.start_time,
+                        end_time=view.end_time or now, restarts=view.restarts,
+                        num_cpus=rec.num_cpus, num_nodes=rec.num_nodes, node_list=rec.node_list)
+        self._attempt_step(ctl, end, plan)
+
+    @staticmethod
+    def _attempt_step(ctl, attempt: JobRecord, plan: dict) -> None:
+        """The batch step of one attempt, from the attempt's record (its `restarts` is the
+        attempt number), as Slurm's accounting ends it: a cancelled, timed-out or requeued
+        attempt's batch step is CANCELLED by its signal (SIGTERM), a node failure's CANCELLED
+        by SIGKILL (stepmgr ends the steps of a failed node with rc 9), otherwise the job's own
+        end.  Nothing for an attempt that never started."""
+        start = attempt.start_time
+        if not start:
+            return
+        state = attempt.state
+        if state in (JobState.CANCELLED, JobState.TIMEOUT, JobState.REQUEUED):
+            b_state, b_exit, b_sig = JobState.CANCELLED, 0, attempt.exit_signal or 15
+        elif state == JobState.NODE_FAIL:
+            b_state, b_exit, b_sig = JobState.CANCELLED, 0, 9
         elif state == JobState.COMPLETED:
             b_state, b_exit, b_sig = JobState.COMPLETED, 0, 0
         else:
-            b_state, b_exit, b_sig = state, view.exit_code, view.exit_signal
+            b_state, b_exit, b_sig = state, attempt.exit_code, attempt.exit_signal
         nodes = plan.get("nodes") or []
         ctl.ledger.save_step(StepRecord(
-            job_id=rec.job_id, step_id="batch", name="batch", state=b_state, exit_code=b_exit,
-            exit_signal=b_sig, start_time=view.start_time or rec.start_time,
-            end_time=view.end_time or now,
-            num_cpus=int(plan.get("vcpus") or max(1, rec.num_cpus // max(1, rec.num_nodes))),
-            num_tasks=1, num_nodes=1, node_list=nodes[0] if nodes else (rec.node_list or "")))
+            job_id=attempt.job_id, step_id="batch", name="batch", state=b_state,
+            exit_code=b_exit, exit_signal=b_sig, start_time=start,
+            end_time=attempt.end_time or time.time(),
+            num_cpus=int(plan.get("vcpus") or
+                         max(1, attempt.num_cpus // max(1, attempt.num_nodes))),
+            num_tasks=1, num_nodes=1,
+            node_list=nodes[0] if nodes else (attempt.node_list or ""),
+            attempt=attempt.restarts))
 
-    def _requeued(self, ctl, rec: JobRecord, hold: bool, now: float) -> None:
+    def _requeued(self, ctl, rec: JobRecord, hold: bool, now: float, view=None,
+                  plan: dict | None = None) -> None:
         """scontrol requeue, after the old Batch job has ended: PENDING again, resubmitted by
-        the next kick/refresh (the controller already counted the restart)."""
-        old = JobRecord(**{**rec.__dict__})
+        the next kick/refresh (the controller already counted the restart).  The attempt that
+        ran is kept as a REQUEUED record with its batch step (sacct -D)."""
+        old = dataclasses.replace(rec)
         old.state, old.end_time = JobState.REQUEUED, now
         old.restarts = max(0, rec.restarts - 1)
+        if view is not None:
+            old.start_time = rec.start_time or view.start_time
+            old.end_time = view.end_time or now
         ctl.ledger.add_history(old)
-        ctl.ledger.delete_steps(rec.job_id)
+        # its batch step: CANCELLED by the signal that stopped it (SIGTERM unless Batch said)
+        step = dataclasses.replace(old)
+        step.exit_signal = (view.exit_signal if view is not None else 0) or 15
+        self._attempt_step(ctl, step, plan or {})
         _kv_del(ctl, f"requeue:{rec.job_id}")
         fields: dict[str, Any] = dict(state=JobState.PENDING, start_time=None, end_time=None,
                                       node_list="", backend_id=None, exit_code=0, exit_signal=0,
@@ -968,7 +1074,7 @@ class BatchBackend:
                 continue
             if idx not in pending:
                 continue  # cancelled while pending: Slurm forgets it
-            new = JobRecord(**{**meta.__dict__})
+            new = dataclasses.replace(meta)
             new.array_task_id, new.array_pending, new.spec = idx, (), spec
             new.backend_id = json.dumps([child_id])
             new.eligible_time = meta.eligible_time or now
@@ -1024,6 +1130,10 @@ class BatchBackend:
         return None
 
     # ================================================================ output
+    def waiter(self, ctl: "Controller", job_id: int) -> "JobWaiter":
+        """How Controller.wait (sbatch --wait) polls a job of this backend."""
+        return JobWaiter(self, ctl, job_id)
+
     def follower(self, ctl: "Controller", rec: JobRecord, write, *, label: bool = False,
                  poll: float | None = None) -> "JobFollower":
         """A JobFollower of `rec` writing its output with `write(text)` (srun drives one)."""
@@ -1049,6 +1159,44 @@ class BatchBackend:
         """`slurmshim output ID`: write a finished job's CloudWatch log to its --output path."""
         from .logs import fetch_output
         return fetch_output(ctl, rec, force=force, dest=dest)
+
+    # ================================================================ scontrol update
+    #: fields slurmshim keeps in the ledger only, whatever Batch is doing with the job: Slurm
+    #: lets a job's owner change them on running jobs too, and Batch never needs them (the
+    #: Batch job's name and `slurmshim:name` tag keep the submitted name; Nice and Priority
+    #: order nothing on Batch, whose queue is FIFO or fair-share)
+    LEDGER_ONLY_UPDATES = frozenset({"name", "comment", "nice", "priority"})
+
+    def check_update(self, ctl: "Controller", recs: list[JobRecord],
+                     fields: dict[str, Any]) -> list[JobRecord]:
+        """scontrol update job on Batch records: which records to update, or the Slurm error
+        (SlurmError(<strerror>)) for an update that cannot be honoured -- never a silent
+        no-op.  A job slurmshim still holds (PENDING, not on Batch) takes any update, as a
+        local pending job does: it is submitted from the ledger (time limit, partition, name,
+        array throttle) when released.  Once on Batch, which has no UpdateJob: the
+        LEDGER_ONLY_UPDATES are kept in the ledger; a time limit, a partition or an array
+        throttle are refused -- "Job is no longer pending execution" for a partition once
+        the job started (Slurm's own refusal), "Requested operation not supported on this
+        system" otherwise (the way to change a job Batch has not started yet: scontrol hold,
+        update, release).  A value equal to the current one is accepted (Slurm too).
+        Finished records: "Job has already finished" (other records of an array still go)."""
+        fresh = [r for r in ctl.ledger.get_many(r.job_id for r in recs)]
+        active = [r for r in fresh if r.state.is_active]
+        if not active:
+            if fresh and set(fields) == {"array_throttle"}:
+                return fresh        # Slurm: a finished array's ArrayTaskThrottle may change
+            raise SlurmError("Job has already finished")
+        on_batch = [r for r in active if r.backend_id or r.state != JobState.PENDING]
+        for key, value in fields.items():
+            if key in self.LEDGER_ONLY_UPDATES or not on_batch:
+                continue
+            if all(getattr(r, key, None) == value for r in on_batch):
+                continue            # unchanged: nothing to do on Batch
+            if key == "partition" and any(r.state != JobState.PENDING for r in on_batch):
+                raise SlurmError("Job is no longer pending execution")   # ESLURM_JOB_NOT_PENDING
+            # ESLURM_NOT_SUPPORTED
+            raise SlurmError("Requested operation not supported on this system")
+        return active
 
     # ================================================================ cancel
     def cancel(self, ctl: "Controller", recs: list[JobRecord], signum: int, *,
@@ -1208,8 +1356,9 @@ class JobFollower:
     `known`), only when the Batch status changed.  While the job has no Batch job (held,
     waiting for a dependency slurmshim evaluates, being requeued) the polls are refreshes of
     the ledger, which cost nothing unless some job is there to look at.  The polls back off
-    (client.PollBackoff) from SLURMSHIM_BATCH_POLL while nothing happens, to at most 8x (30 s)
-    before the job runs and 3x (10 s) while it runs, and start over on any change or output.
+    (client.PollBackoff, client.poll_delays) from 0.5 s while nothing happens, to 8x
+    SLURMSHIM_BATCH_POLL (at most 30 s) before the job runs and 3x (at most 10 s) while it
+    runs, and start over on any change or output.
 
     It ends when the Slurm job ends, not when a Batch job does: a Spot reclaim slurmshim
     requeues is followed on into the new Batch job; a Batch retry is a new attempt whose
@@ -1272,8 +1421,14 @@ class JobFollower:
             self.done = True
             return True
         if not ids or (self.bid_done and ids[0] == self.bid):
-            # nothing on Batch to watch now: held, a dependency, a requeue on its way
-            self._ledger_refresh(None if not ids else [self.rec])
+            # nothing on Batch to watch now: held, a dependency, a requeue on its way -- the
+            # job's record (a refresh submits it once it may go) and, while slurmshim holds
+            # it, the Batch jobs it waits for (one DescribeJobs), nothing else
+            recs = [self.rec]
+            if self.rec.state == JobState.PENDING and not self.rec.backend_id:
+                from .releaser import dependency_targets
+                recs += dependency_targets(self.ctl, [self.rec])
+            self._ledger_refresh(recs)
             return False
         bid = ids[0]
         self._switch(bid)
@@ -1323,6 +1478,58 @@ class JobFollower:
         return self.rec
 
 
+class JobWaiter:
+    """`sbatch --wait` on AWS Batch (Controller.wait asks the backend for one): when to look
+    next, and one look.
+
+    A look is one forced refresh of the job's own records -- one DescribeJobs of its Batch
+    job(s) -- and, while slurmshim still holds the job (a dependency Batch cannot express, a
+    begin time), of the Batch jobs it waits for, in the same call, so the refresh can submit
+    it as soon as they allow.  Nothing else in the ledger is looked at (squeue does that).
+    The delays come from client.poll_delays: FIRST_POLL (0.5 s) after the submission or any
+    change, growing by half while nothing changes, to the running maximum (3x the base poll:
+    6 s by default, at most 10 s)."""
+
+    def __init__(self, backend: "BatchBackend", ctl: "Controller", job_id: int) -> None:
+        from .client import PollBackoff, poll_delays
+        self.be, self.ctl, self.job_id = backend, ctl, job_id
+        first, _waiting, longest = poll_delays(max(0.25, backend.poll_interval))
+        self.backoff = PollBackoff(first, longest)
+        self.polls = 0
+
+    def records(self) -> list[JobRecord]:
+        ctl = self.ctl
+        return ctl.ledger.array_records(self.job_id) or \
+            [r for r in [ctl.ledger.get(self.job_id)] if r]
+
+    @staticmethod
+    def _signature(recs: list[JobRecord]) -> tuple:
+        return tuple((r.job_id, r.state, r.reason, r.backend_id, r.array_pending)
+                     for r in recs)
+
+    def delay(self) -> float:
+        """Seconds until the next look (backing off while looks find nothing new)."""
+        return self.backoff()
+
+    def poll(self) -> None:
+        """One look; the next delay starts over when the job changed."""
+        from .releaser import dependency_targets
+        self.polls += 1
+        recs = self.records()
+        before = self._signature(recs)
+        active = [r for r in recs if r.state.is_active]
+        look = {r.job_id: r for r in active}
+        held = [r for r in active if r.state == JobState.PENDING and not r.backend_id]
+        if held:
+            for t in dependency_targets(self.ctl, held):
+                look.setdefault(t.job_id, t)
+        if look:
+            self.be.refresh(self.ctl, sorted(look.values(), key=lambda r: r.job_id),
+                            force=True)
+        if self._signature(self.records()) != before:
+            self.backoff.reset()
+
+
 def _node_names(part: Partition, count: int) -> list[str]:
     names = list(part.node_names[:count])
     if len(names) >= count:
@@ -1335,4 +1542,4 @@ def _node_names(part: Partition, count: int) -> list[str]:
     return [f"{prefix}{i:0{width}d}" for i in range(1, count + 1)]
 
 
-__all__ = ["BatchBackend", "JobFollower", "runtime_bundle", "batch_ids_of"]
+__all__ = ["BatchBackend", "JobFollower", "JobWaiter", "runtime_bundle", "batch_ids_of"]

@@ -118,13 +118,18 @@ class PollBackoff:
         self.current = self.initial
 
 
+FIRST_POLL = 0.5   # seconds: the first look at a job that just changed (or was just submitted)
+
+
 def poll_delays(poll: float) -> tuple[float, float, float]:
     """(first delay, longest delay while the job waits to start, longest delay while it runs)
-    for a base poll interval (SLURMSHIM_BATCH_POLL, default 2 s).  Waiting jobs back off to
-    8x the base (at most 30 s: capacity takes minutes to appear); running ones to 3x (at
-    most 10 s: their output is being streamed)."""
-    first = max(0.0, float(poll))
-    return first, min(30.0, max(first, 8 * first)), min(10.0, max(first, 3 * first))
+    for a base poll interval (SLURMSHIM_BATCH_POLL, default 2 s).  The first look comes soon
+    (FIRST_POLL, or the base if smaller: a job often moves right after it was submitted or
+    changed); then waiting jobs back off to 8x the base (at most 30 s: capacity takes minutes
+    to appear), running ones to 3x (at most 10 s: their output is being streamed)."""
+    base = max(0.0, float(poll))
+    first = min(FIRST_POLL, base)
+    return first, min(30.0, max(first, 8 * base)), min(10.0, max(first, 3 * base))
 
 
 # ---------------------------------------------------------------- errors

@@ -37,6 +37,13 @@ FAILED        the first that applies:
                           e.g. CannotPullContainerError): 1:0 JobLaunchFailure, with a warning
 ============  ===============================================================================
 
+Multi-node (MNP) jobs: the detail is the parent job's, whose status, times, reason and exit
+information are its main node's.  Batch launches the main node first (STARTING -> CONFIGURING
+on all the job's nodes), ends the job when the main node exits and does nothing when a child
+node dies: the job stays RUNNING (as under Slurm's --no-kill) and ends as the main node does.
+When the parent carries no exit code, the backend takes it (and the container reason: an OOM
+kill) from the main node `<id>#<mainNode>` before calling slurm_view.
+
 Times are epoch milliseconds in Batch, seconds here (a finished job's start is its last
 attempt's).  ``restarts`` counts the Batch attempts that ended and were retried (Spot reclaims
 retried by the retryStrategy: all attempts but the last of a finished job, the ended ones of a

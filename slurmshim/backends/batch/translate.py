@@ -7,8 +7,9 @@ What one `sbatch` becomes
 * **One job definition per distinct content** (`RegisterJobDefinition`): image, the bootstrap
   command, shared-filesystem mounts (``aws.mounts``: host path -> container path, as host
   volumes; descriptor paths under a mount are rewritten to the container's path), EFA devices,
-  an init process as PID 1, the job role (``extra["job_role_arn"]`` of the partition, or an
-  ``aws.job_role_arn`` attribute, when the configuration grows one), container vs multinode.
+  an init process as PID 1, the job role (the partition's ``job_role_arn``, else
+  ``[aws] job_role_arn``; config.py keeps the partition's in ``Partition.extra``), container
+  vs multinode.
   Nothing per job is in it (resources are placeholders overridden at submit), so its name,
   ``slurmshim-<hash of the request>``, is stable and the client registers it once; SubmitJob
   names it without a revision (the latest ACTIVE one: every revision of a content-hashed name
@@ -40,9 +41,10 @@ Spot: it goes to the partition's ``mnp_queue`` when set; a Spot partition withou
 the job at submit time; an on-demand partition without one uses its ``job_queue``.  An array
 of multi-node jobs is refused (Batch: "Multinode Array Job not supported").  On an ``efa``
 partition (or with --constraint=efa) a multi-node job gets ``/dev/infiniband/uverbs0..`` with
-READ/WRITE/MKNOD, an unlimited memlock ulimit, the partition's single instance type (if
-``extra["instance_type"]`` is configured) and ``efa: true`` in the descriptor (the runtime sets
-the FI_* / NCCL_* defaults).
+READ/WRITE/MKNOD (``efa_devices`` of them, default 1), an unlimited memlock ulimit and
+``efa: true`` in the descriptor (the runtime sets the FI_* / NCCL_* defaults).  A partition's
+``instance_type`` (one: Batch runs every node of a multi-node job on the same type) goes into
+the node range's ``instanceTypes`` of every multi-node job, EFA or not.
 
 Time limit, retries, tags
 -------------------------
@@ -678,7 +680,7 @@ def _tags(spec: JobSpec, record: JobRecord, part: Partition, cluster: str, job_i
         "slurmshim:cluster": cluster,
         "slurmshim:job_id": str(job_id),
         "slurmshim:user": spec.user or record.user,
-        "slurmshim:name": sanitize_job_name(spec.job_name or record.name),
+        "slurmshim:name": sanitize_job_name(record.name or spec.job_name),
         "slurmshim:partition": part.name,
         "slurmshim:time_limit": "UNLIMITED" if limit < 0 else str(limit),
     }
@@ -899,6 +901,14 @@ def _on_mounts(path: str | None, mounts: dict[str, str]) -> bool:
     return any(path == h.rstrip("/") or path.startswith(h.rstrip("/") + "/") for h in mounts)
 
 
+def _throttle(spec: JobSpec, record: JobRecord) -> int | None:
+    """The array's `%N`: the record's (scontrol update ArrayTaskThrottle= of a job slurmshim
+    still holds), which the controller copies from the spec at submit."""
+    if record.array_job_id is not None and record.array_task_id is None:
+        return record.array_throttle
+    return spec.array.throttle if spec.array is not None else None
+
+
 def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition,
                     aws: AwsSettings | None, *,
                     cluster_name: str, native_deps: dict[int, list[str]] | None = None,
@@ -956,7 +966,7 @@ def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition,
         ignore_dependency = True
     elif spec.array is not None:
         count = len(spec.array.indices)
-        layout, throttle_layout = _layout(count, spec.array.throttle)
+        layout, throttle_layout = _layout(count, _throttle(spec, record))
     else:
         count = 1
         layout, throttle_layout = [_Submit(0, 1, [], True)], None
@@ -994,7 +1004,7 @@ def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition,
     base_tags = _tags(spec, record, part, cluster_name, job_id, limit)
     retry = retry_strategy(spec, part)
     duration = attempt_duration(limit, kw)
-    name = sanitize_job_name(spec.job_name or record.name)
+    name = sanitize_job_name(record.name or spec.job_name)
 
     def build(delivery: str) -> tuple[list[dict], dict[str, bytes], str | None, bytes | None,
                                       str | None]:
@@ -1067,7 +1077,7 @@ def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition,
             if spec.array is not None:
                 tags["slurmshim:array_offset"] = str(sub.offset)
             if throttled:
-                tags["slurmshim:throttle"] = str(spec.array.throttle)
+                tags["slurmshim:throttle"] = str(_throttle(spec, record))
             req["tags"] = tags
             req["propagateTags"] = True
             requests.append(req)
