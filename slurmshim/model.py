@@ -16,6 +16,13 @@ from ._dataclass import dataclass
 INFINITE = -1  # time limit meaning UNLIMITED (Slurm's INFINITE)
 NO_VAL = None
 
+# What a job without --account / --qos is charged to and runs under, as the reference Slurm
+# shows them (`Account=root QOS=normal`, SLURM_JOB_ACCOUNT=root): the controller stores them in
+# the job record at submission, so every view (squeue %a/%q, scontrol, sacct, the job's
+# environment) shows the same.  The one place to change them.
+DEFAULT_ACCOUNT = "root"
+DEFAULT_QOS = "normal"
+
 
 class JobState(str, enum.Enum):
     """Slurm job states; the value is the long name Slurm prints (`%T`, sacct State)."""
@@ -353,6 +360,10 @@ class StepRecord:
     num_tasks: int = 1
     num_nodes: int = 1
     node_list: str = ""
+    # The job's attempt the step ran in: the job record's `restarts` then (0 for the first run,
+    # 1 after one requeue...).  sacct -D shows each attempt's steps under that attempt's record.
+    # None when saving: the job's current attempt.
+    attempt: int | None = None
 
 
 @dataclass

@@ -175,11 +175,14 @@ def test_runner_killed_means_node_fail(cl):
         os.kill(pid, signal.SIGKILL)
         st = cl.wait_state(job, {"NODE_FAIL"})          # (a runner younger than 2 s is spared)
         assert st == "NODE_FAIL"
-        # the job's processes are not left behind either
-        pids = (cl.state / "spool" / job / "pids.json").read_text()
+        # the job's processes are not left behind either: the runtime, and the batch script
+        # (its own session) with everything it started
         import json
-        main = json.loads(pids)["main"]
-        os.kill(main, signal.SIGKILL) if _alive(main) else None
+        spool = cl.state / "spool" / job
+        main = json.loads((spool / "pids.json").read_text())["main"]
+        batch = json.loads((spool / "status.json").read_text())["batch_pid"]
+        wait_for(lambda: not _alive(main) and not _alive(batch),
+                 what="the runtime and the batch script to be killed")
     finally:
         cl.open_gate("g")   # whatever survived the runner (the batch script does): let it end
 

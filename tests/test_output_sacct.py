@@ -104,16 +104,18 @@ class Oracle:
                 bst, bex = S.CANCELLED, (0, 15)
             else:
                 bst, bex = state, exit
-            self.step(jid, "batch", "batch", st, en, bst, bex, cpus, 1)
+            self.step(jid, "batch", "batch", st, en, bst, bex, cpus, 1, attempt=restarts)
         return rec
 
     def step(self, jid: int, sid: str, name: str, start: float, end: float,
              state: JobState = S.COMPLETED, exit: tuple[int, int] = (0, 0), cpus: int = 1,
-             tasks: int = 1) -> None:
+             tasks: int = 1, attempt: int | None = None) -> None:
+        """A step of job `jid`'s attempt `attempt` (its restart count then; None: the job's
+        current attempt)."""
         self.steps.setdefault(jid, []).append(StepRecord(
             job_id=jid, step_id=sid, name=name, state=state, exit_code=exit[0],
             exit_signal=exit[1], start_time=start, end_time=end, num_cpus=cpus, num_tasks=tasks,
-            node_list="node01"))
+            node_list="node01", attempt=attempt))
 
     def srun(self, jid: int, name: str, submit: str, *, cpus: int = 1, tasks: int = 1,
              state: JobState = S.COMPLETED, exit: tuple[int, int] = (0, 0)) -> None:
@@ -159,7 +161,8 @@ def build_oracle() -> Oracle:
     o.history[41] = [hist41]
     o.job(41, "sleeper", "10:40:23", None, end="10:41:14", reason="BeginTime", restarts=1,
           **ca)
-    o.step(41, "batch", "batch", T("10:39:56"), T("10:40:23"), S.CANCELLED, (0, 15))
+    o.step(41, "batch", "batch", T("10:39:56"), T("10:40:23"), S.CANCELLED, (0, 15),
+           attempt=0)
     # 42: --array=1-4%1; 42_1 (raw 43) was requeue-held, 42_2 cancelled, then the whole array
     meta42 = o.job(42, "arrrun", "10:39:52", None, end="10:41:00", array=(42, None),
                    pending=(4,), throttle=1, **ca)
@@ -171,7 +174,8 @@ def build_oracle() -> Oracle:
     o.history[43] = [hist43]
     o.job(43, "arrrun", "10:40:25", None, end="10:41:00", array=(42, 1), reason="JobHeldUser",
           hold="user", restarts=1, **ca)
-    o.step(43, "batch", "batch", T("10:39:53"), T("10:40:25"), S.CANCELLED, (0, 15))
+    o.step(43, "batch", "batch", T("10:39:53"), T("10:40:25"), S.CANCELLED, (0, 15),
+           attempt=0)
     o.job(46, "arrrun", "10:39:52", "10:40:26", 16, array=(42, 2), **ca)
     o.job(52, "arrrun", "10:39:52", "10:40:50", 10, array=(42, 3), **ca)
     # 44: --array=1-10%2, cancelled by name while 44_6 ran
@@ -571,3 +575,96 @@ def test_truncate_clamps_to_window():
 def test_json_serializer():
     assert out.dumps_slurm_json({"a": [], "b": {"c": "x/y"}, "d": True, "e": 1}) == (
         '{\n  "a": [\n  ],\n  "b": {\n    "c": "x\\/y"\n  },\n  "d": true,\n  "e": 1\n}\n')
+
+
+# ------------------------------------------------------------------ requeued jobs: steps per attempt
+
+def _attempts_oracle() -> Oracle:
+    """Job 300 ran three times: a node failure (Batch reclaimed the instance), a requeue while
+    it ran (`scontrol requeue`), then to the end; every attempt had its batch step and srun
+    steps, numbered from 0 again each time.  Job 310 completed, then was requeued (a finished
+    batch job may be) and is pending again."""
+    o = Oracle()
+    hist = []
+    for attempt, (state, start, end) in enumerate([(S.NODE_FAIL, "10:00:00", "10:00:30"),
+                                                   (S.REQUEUED, "10:01:00", "10:01:40")]):
+        rec = JobRecord(job_id=300, name="retry", user="root", uid=0, partition="debug",
+                        account="root", state=state, num_cpus=1, submit_time=T(start),
+                        start_time=T(start), end_time=T(end), node_list="node01",
+                        restarts=attempt, time_limit=INFINITE)
+        hist.append(rec)
+    o.history[300] = hist
+    o.job(300, "retry", "10:01:40", "10:02:00", 20, restarts=2)  # batch step of attempt 2
+    o.step(300, "batch", "batch", T("10:00:00"), T("10:00:30"), S.CANCELLED, (0, 9), attempt=0)
+    o.step(300, "0", "prep", T("10:00:01"), T("10:00:02"), attempt=0)
+    o.step(300, "batch", "batch", T("10:01:00"), T("10:01:40"), S.CANCELLED, (0, 15), attempt=1)
+    o.step(300, "0", "prep", T("10:01:01"), T("10:01:02"), attempt=1)
+    o.step(300, "1", "solve", T("10:01:02"), T("10:01:40"), S.CANCELLED, (0, 15), attempt=1)
+    o.step(300, "0", "prep", T("10:02:01"), T("10:02:02"), attempt=2)
+    o.step(300, "1", "solve", T("10:02:02"), T("10:02:20"), attempt=2)
+    done = JobRecord(job_id=310, name="again", user="root", uid=0, partition="debug",
+                     account="root", state=S.COMPLETED, num_cpus=1, submit_time=T("10:10:00"),
+                     start_time=T("10:10:00"), end_time=T("10:10:05"), node_list="node01",
+                     time_limit=INFINITE)
+    o.history[310] = [done]
+    o.job(310, "again", "10:20:00", None, reason="BeginTime", restarts=1, state=S.PENDING)
+    o.step(310, "batch", "batch", T("10:10:00"), T("10:10:05"), attempt=0)
+    o.step(310, "0", "work", T("10:10:01"), T("10:10:04"), attempt=0)
+    return o
+
+
+def _psv(argv: list[str], o: Oracle) -> list[str]:
+    return run_pure([*argv, "-P", "-n"], o).splitlines()
+
+
+def test_duplicates_show_each_attempts_own_steps():
+    o = _attempts_oracle()
+    assert _psv(["-D", "-j", "300", "-o", "jobid,jobname,state,exitcode,restarts,start"], o) == [
+        "300|retry|NODE_FAIL|0:0|0|2026-11-22T10:00:00",
+        "300.batch|batch|CANCELLED|0:9||2026-11-22T10:00:00",
+        "300.0|prep|COMPLETED|0:0||2026-11-22T10:00:01",
+        "300|retry|REQUEUED|0:0|1|2026-11-22T10:01:00",
+        "300.batch|batch|CANCELLED|0:15||2026-11-22T10:01:00",
+        "300.0|prep|COMPLETED|0:0||2026-11-22T10:01:01",
+        "300.1|solve|CANCELLED|0:15||2026-11-22T10:01:02",
+        "300|retry|COMPLETED|0:0|2|2026-11-22T10:02:00",
+        "300.batch|batch|COMPLETED|0:0||2026-11-22T10:02:00",
+        "300.0|prep|COMPLETED|0:0||2026-11-22T10:02:01",
+        "300.1|solve|COMPLETED|0:0||2026-11-22T10:02:02"]
+    # without -D: the last attempt and its steps only
+    assert _psv(["-j", "300", "-o", "jobid,state,start"], o) == [
+        "300|COMPLETED|2026-11-22T10:02:00", "300.batch|COMPLETED|2026-11-22T10:02:00",
+        "300.0|COMPLETED|2026-11-22T10:02:01", "300.1|COMPLETED|2026-11-22T10:02:02"]
+    # a state filter picks attempts, each still with its own steps
+    assert _psv(["-D", "-j", "300", "-s", "RQ", "-o", "jobid,state"], o) == [
+        "300|REQUEUED", "300.batch|CANCELLED", "300.0|COMPLETED", "300.1|CANCELLED"]
+    assert _psv(["-D", "-X", "-j", "300", "-o", "jobid,state"], o) == [
+        "300|NODE_FAIL", "300|REQUEUED", "300|COMPLETED"]
+    # the JSON document nests each attempt's steps under it
+    doc = json.loads(run_pure(["-D", "-j", "300", "--json"], o))
+    assert [(j["restart_cnt"], [s["step"]["name"] for s in j["steps"]]) for j in doc["jobs"]] \
+        == [(0, ["batch", "prep"]), (1, ["batch", "prep", "solve"]),
+            (2, ["batch", "prep", "solve"])]
+
+
+def test_requeued_finished_job_keeps_its_completed_attempt():
+    o = _attempts_oracle()
+    assert _psv(["-D", "-j", "310", "-o", "jobid,state,restarts,start,end"], o) == [
+        "310|COMPLETED|0|2026-11-22T10:10:00|2026-11-22T10:10:05",
+        "310.batch|COMPLETED||2026-11-22T10:10:00|2026-11-22T10:10:05",
+        "310.0|COMPLETED||2026-11-22T10:10:01|2026-11-22T10:10:04",
+        "310|PENDING|1|Unknown|Unknown"]
+    assert _psv(["-j", "310", "-o", "jobid,state,restarts"], o) == ["310|PENDING|1"]
+
+
+def test_steps_of_unknown_attempts():
+    """Steps saved without an attempt are the current attempt's; a step of an attempt whose
+    record is gone goes to the latest earlier attempt kept."""
+    rec = _rec(state=S.COMPLETED, start_time=T("10:05:00"), end_time=T("10:06:00"), restarts=3)
+    old = _rec(state=S.REQUEUED, start_time=T("10:00:00"), end_time=T("10:01:00"), restarts=1)
+    steps = [StepRecord(100, "batch", state=S.COMPLETED, start_time=T("10:05:00")),
+             StepRecord(100, "0", "a", S.COMPLETED, start_time=T("10:00:01"), attempt=1),
+             StepRecord(100, "1", "b", S.COMPLETED, start_time=T("10:02:01"), attempt=2)]
+    got = out.assign_steps([old, rec], steps)
+    assert [(s.step_id, s.attempt) for s in got[0]] == [("0", 1), ("1", 2)]
+    assert [(s.step_id, s.attempt) for s in got[1]] == [("batch", None)]

@@ -12,6 +12,7 @@ Batch paths behave the same.
 """
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 
 from ..model import JobRecord, JobState, StepRecord
-from ..runtime.common import read_json, request_signal
+from ..runtime.common import kill_session, read_json, request_signal
 from ..runtime.descriptor import ENV_FILE, ENV_START_TIME, placement_environ
 
 IDLE_EXIT = 3.0        # seconds without work before the daemon exits
@@ -62,16 +63,14 @@ def request_stop(job_dir: Path, reason: str) -> None:
 
 
 def kill_leftovers(job_dir: Path) -> None:
-    """After a lost daemon: no process of the job may survive (each node runs in its own
-    session, whose id is the runtime's pid)."""
+    """After a lost daemon: no process of the job may survive.  Each node's runtime leads its
+    own session (id = its pid), the batch script leads another (status.json "batch_pid"), and
+    srun's tasks run in process groups of their own inside those sessions: so every process of
+    those sessions is killed, not only their leaders' groups."""
     pids = read_json(str(job_dir / "pids.json")) or {}
-    for pid in pids.get("nodes") or []:
-        for sid in (pid, pids.get("batch_sid")):
-            if sid:
-                try:
-                    os.killpg(int(sid), signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+    status = read_json(str(job_dir / "status.json")) or {}
+    for sid in {int(p) for p in [*(pids.get("nodes") or []), status.get("batch_pid")] if p}:
+        kill_session(sid, signal.SIGKILL)
 
 
 def final_state(status: dict, cancelled_by: int | None) -> tuple[JobState, int, int, str]:
@@ -294,6 +293,9 @@ class JobRun:
             requeue = ctl.ledger.kv_get(f"requeue:{self.job_id}")
             if requeue is not None:
                 ctl.ledger.db.execute("DELETE FROM kv WHERE key=?", (f"requeue:{self.job_id}",))
+                if started:  # the requeued attempt's steps (the controller counted the restart)
+                    self._record_steps(fresh, status, JobState.CANCELLED, exit_code, sig, now,
+                                       attempt=max(0, fresh.restarts - 1))
                 self._requeued(fresh, requeue == "hold", now)
             else:
                 state, job_exit, job_sig, reason = final_state(status, fresh.cancelled_by)
@@ -301,14 +303,17 @@ class JobRun:
                                   exit_signal=job_sig, end_time=now,
                                   derived_exit_code=self._derived_exit_code())
                 if started:
-                    self._record_steps(fresh, status, state, exit_code, sig, now)
+                    self._record_steps(fresh, status, state, exit_code, sig, now,
+                                       attempt=fresh.restarts)
         try:
             (self.job_dir / "control.json").unlink()
         except FileNotFoundError:
             pass
 
     def _record_steps(self, rec: JobRecord, status: dict, state: JobState, exit_code: int,
-                      sig: int, now: float) -> None:
+                      sig: int, now: float, attempt: int) -> None:
+        """The batch step and the srun steps of the attempt that just ended (`attempt`: its
+        restart count), from the runtime's status and step records."""
         ledger = self.ctl.ledger
         start = float(status.get("start_time") or rec.start_time or now)
         end = float(status.get("end_time") or now)
@@ -324,7 +329,7 @@ class JobRun:
                 job_id=rec.job_id, step_id="batch", name="batch", state=b_state, exit_code=b_exit,
                 exit_signal=b_sig, start_time=start, end_time=end,
                 num_cpus=rec.num_cpus // max(1, rec.num_nodes) or 1, num_tasks=1, num_nodes=1,
-                node_list=_first_node(rec.node_list)))
+                node_list=_first_node(rec.node_list), attempt=attempt))
         for step in self._srun_steps():
             sid = str(step.get("step_id"))
             st_text = step.get("state") or "COMPLETED"
@@ -342,7 +347,7 @@ class JobRun:
                 num_cpus=int(step.get("ncpus") or step.get("num_cpus") or 1),
                 num_tasks=int(step.get("ntasks") or step.get("num_tasks") or 1),
                 num_nodes=int(step.get("nnodes") or step.get("num_nodes") or 1),
-                node_list=str(step.get("node_list") or rec.node_list)))
+                node_list=str(step.get("node_list") or rec.node_list), attempt=attempt))
 
     def _derived_exit_code(self) -> int:
         """Slurm's DerivedExitCode: the highest exit code of the job's srun steps (the batch
@@ -361,12 +366,11 @@ class JobRun:
 
     def _requeued(self, rec: JobRecord, hold: bool, now: float) -> None:
         ledger = self.ctl.ledger
-        old = JobRecord(**{k: v for k, v in rec.__dict__.items()})
+        old = dataclasses.replace(rec)
         old.state = JobState.REQUEUED
         old.end_time = now
         old.restarts = max(0, rec.restarts - 1)
         ledger.add_history(old)
-        ledger.delete_steps(rec.job_id)
         fields = dict(state=JobState.PENDING, start_time=None, end_time=None, node_list="",
                       backend_id=None, exit_code=0, exit_signal=0, eligible_time=None,
                       reason="JobHeldAdmin" if hold else "BeginTime", submit_time=now)

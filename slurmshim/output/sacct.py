@@ -1138,19 +1138,24 @@ def step_sort_key(step: StepRecord) -> tuple:
 def assign_steps(attempts: Sequence[JobRecord], steps: Sequence[StepRecord]
                  ) -> dict[int, list[StepRecord]]:
     """Split a job's steps between its attempts (index in `attempts`, oldest first, the current
-    record last): a step belongs to the latest attempt that had started when it started."""
+    record last) by the attempt each step ran in (`StepRecord.attempt`, the job's `restarts`
+    then): a step without one is the current attempt's, one of an attempt no record is kept for
+    goes to the latest earlier attempt that has one (else the oldest)."""
     out: dict[int, list[StepRecord]] = {i: [] for i in range(len(attempts))}
-    started = [(i, _i(a.start_time)) for i, a in enumerate(attempts) if a.start_time]
+    if not attempts:
+        return out
     last = len(attempts) - 1
+    index = {a.restarts: i for i, a in enumerate(attempts)}  # a later duplicate wins
+    known = sorted(index)
     for st in steps:
-        if not started:
+        n = st.attempt
+        if n is None:
             owner = last
+        elif n in index:
+            owner = index[n]
         else:
-            t = _i(st.start_time)
-            owner = started[-1][0]
-            if t:
-                cands = [i for i, s in started if s <= t]
-                owner = cands[-1] if cands else started[0][0]
+            lower = [k for k in known if k <= n]
+            owner = index[lower[-1]] if lower else index[known[0]]
         out[owner].append(st)
     for lst in out.values():
         lst.sort(key=step_sort_key)
@@ -1194,8 +1199,8 @@ def job_entries(records: Sequence[JobRecord], steps: Mapping[int, Sequence[StepR
                 current: Mapping[int, JobRecord] | None = None) -> list[Entry]:
     """Attach its own steps to each record from :func:`select_jobs`.  `steps` maps a raw job
     id to all its steps (every attempt); `history` is what was given to select_jobs (each
-    attempt gets the steps that started while it was the current one); `current` maps a job
-    id to its current record, for `-D` runs where `records` hold only an earlier attempt."""
+    attempt gets the steps that ran in it, see :func:`assign_steps`); `current` maps a job id
+    to its current record, for `-D` runs where `records` hold only an earlier attempt."""
     S, E = resolve_window(q, ctx.now)
     entries: list[Entry] = []
     for rec in records:
@@ -1212,7 +1217,10 @@ def job_entries(records: Sequence[JobRecord], steps: Mapping[int, Sequence[StepR
             if cur is None:
                 cur = next((r for r in records if r.job_id == rec.job_id
                             and not any(r is a for a in chain)), None)
-            chain.append(cur if cur is not None else JobRecord(job_id=rec.job_id))
+            if cur is None:  # not loaded: it is a later attempt than every kept one
+                cur = JobRecord(job_id=rec.job_id,
+                                restarts=max(a.restarts for a in chain) + 1)
+            chain.append(cur)
         own = assign_steps(chain, all_steps).get(idx, []) if all_steps else []
         own = [s for s in own if _i(s.start_time) <= E
                and (not s.end_time or _i(s.end_time) >= S)]
