@@ -1,6 +1,6 @@
 """Benchmarks of the front end and the local backend (not tests: numbers for the notes).
 
-    python bench/bench_local.py [--quick]
+    python bench/bench_local.py [--quick] [--instructions]
 
 1. `squeue` median wall time with 10,000 jobs in the ledger (target <= 150 ms), two cases:
    10,000 pending jobs (10,000 lines printed) and 10,000 finished jobs + 100 pending.
@@ -78,9 +78,23 @@ def report(label: str, times: list[float], target: float | None = None,
           f"max {max(times) * 1000:.0f} ms over {len(times)} runs{extra}{own}")
 
 
+def instructions(cmd: list[str], env: dict, cwd: str) -> str:
+    """Instructions executed by one run, counted by callgrind: unlike wall time, the same on a
+    busy machine, so two versions can be compared while other work runs."""
+    res = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + cmd,
+                         env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True)
+    for line in res.stderr.splitlines():
+        if "Collected :" in line:
+            return f"{int(line.rsplit(':', 1)[1]) / 1e6:.0f} M instructions"
+    return "valgrind failed"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer runs, 200-task array")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count each command's instructions with valgrind (repeatable)")
     args = ap.parse_args()
     runs = 5 if args.quick else 15
     # A real install has byte-compiled modules; this machine sets PYTHONDONTWRITEBYTECODE, so
@@ -95,15 +109,23 @@ def main() -> None:
     report("python -c pass (interpreter start-up on this machine)", baseline)
     startup = statistics.median(baseline) * 1000
 
+    def count(label: str, cmd: list[str], env_: dict) -> None:
+        if args.instructions:
+            print(f"  {label}: {instructions(cmd, env_, str(base))}")
+    count("python -c pass", [sys.executable, "-c", "pass"], env)
+
     st = base / "pending"
     st.mkdir()
     fill_ledger(st, 10_000, finished=False)
     env_p = dict(env, SLURMSHIM_STATE_DIR=str(st))
     report("squeue, 10,000 pending jobs (10,000 lines)",
            timed(script_cmd("squeue"), env_p, str(base), runs), 150, startup)
+    count("squeue", [sys.executable, "-m", "slurmshim.cli.squeue"], env_p)
     report("sbatch --hold, 10,000 jobs in the ledger",
            timed(script_cmd("sbatch") + ["--hold", "--wrap=true"], env_p, str(base), runs), 200,
            startup)
+    count("sbatch --hold", [sys.executable, "-m", "slurmshim.cli.sbatch", "--hold", "--wrap=true"],
+          env_p)
 
     st2 = base / "finished"
     st2.mkdir()
@@ -111,6 +133,7 @@ def main() -> None:
     env_f = dict(env, SLURMSHIM_STATE_DIR=str(st2))
     report("squeue, 10,000 finished + 100 pending jobs",
            timed(script_cmd("squeue"), env_f, str(base), runs), 150, startup)
+    count("squeue", [sys.executable, "-m", "slurmshim.cli.squeue"], env_f)
     report("sbatch --hold, 10,100 jobs in the ledger",
            timed(script_cmd("sbatch") + ["--hold", "--wrap=true"], env_f, str(base), runs), 200,
            startup)

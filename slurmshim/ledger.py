@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from itertools import repeat
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from .model import JobRecord, JobSpec, JobState, StepRecord
+from .model import DEFAULT_ACCOUNT, DEFAULT_QOS, JobRecord, JobSpec, JobState, StepRecord
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Columns of the jobs table, in JobRecord field order (spec is not a column).
 _JOB_COLUMNS = (
@@ -82,6 +83,37 @@ _MIGRATIONS: dict[int, str] = {
     2: """
     CREATE INDEX IF NOT EXISTS jobs_sched ON jobs(active, backend, state, hold);
     """,
+    # Steps per attempt: a requeued job keeps each attempt's steps (sacct -D shows them under
+    # that attempt's record), so `attempt` (the job's `restarts` when the step ran) joins the
+    # key.  SQLite cannot change a primary key: the table is rebuilt.  Until now a requeue
+    # deleted the steps, so an existing step is the current attempt's, unless the job has been
+    # requeued since it started (it has not started again, or started after the step): then it
+    # is the attempt before.  Jobs submitted without --account / --qos get the defaults the
+    # controller now stores at submission.
+    3: f"""
+    CREATE TABLE steps_v3 (
+        job_id INTEGER NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, step_id TEXT NOT NULL,
+        name TEXT NOT NULL DEFAULT '', state TEXT NOT NULL, exit_code INTEGER NOT NULL DEFAULT 0,
+        exit_signal INTEGER NOT NULL DEFAULT 0, start_time REAL, end_time REAL,
+        num_cpus INTEGER NOT NULL DEFAULT 1, num_tasks INTEGER NOT NULL DEFAULT 1,
+        num_nodes INTEGER NOT NULL DEFAULT 1, node_list TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (job_id, attempt, step_id)
+    );
+    INSERT INTO steps_v3(job_id, attempt, step_id, name, state, exit_code, exit_signal,
+                         start_time, end_time, num_cpus, num_tasks, num_nodes, node_list)
+        SELECT s.job_id,
+               COALESCE((SELECT CASE WHEN j.restarts > 0 AND (j.start_time IS NULL
+                                      OR s.start_time < j.start_time)
+                                     THEN j.restarts - 1 ELSE j.restarts END
+                         FROM jobs j WHERE j.job_id = s.job_id), 0),
+               s.step_id, s.name, s.state, s.exit_code, s.exit_signal, s.start_time,
+               s.end_time, s.num_cpus, s.num_tasks, s.num_nodes, s.node_list
+        FROM steps s;
+    DROP TABLE steps;
+    ALTER TABLE steps_v3 RENAME TO steps;
+    UPDATE jobs SET account = '{DEFAULT_ACCOUNT}' WHERE account IS NULL;
+    UPDATE jobs SET qos = '{DEFAULT_QOS}' WHERE qos IS NULL;
+    """,
 }
 
 
@@ -123,6 +155,7 @@ _STATE_BY_VALUE = {s.value: s for s in JobState}
 # Every JobRecord field, `spec` (not a column) included, at None: a copy of it is an instance
 # dict already sized for all the fields, which the columns then fill.
 _RECORD_TEMPLATE = dict.fromkeys(_JOB_COLUMNS + ("spec",))
+_RECORD_TEMPLATE_DEFAULTS = {f: getattr(JobRecord, f) for f in _JOB_COLUMNS if f != "job_id"}
 
 
 def _row_to_record(row: Sequence) -> JobRecord:
@@ -148,6 +181,99 @@ def _rows_to_records(rows: Iterable[Sequence]) -> list[JobRecord]:
         rec = new(JobRecord)
         rec.__dict__ = d
         append(rec)
+    return out
+
+
+# -- listings that read only some columns -----------------------------------------------------
+# squeue over 10,000 jobs spent most of its time fetching all 41 columns of every row and
+# turning them into Python objects (SQLite's per-value cost: each column is about 2% of the
+# command at 10,000 lines), though a listing prints a handful.  A listing reads these columns
+# up front: what squeue's default format and default sort read for every job, pending ones
+# included.  Any other column (end_time, node_list, ... which only some jobs need) is fetched,
+# for every record of the listing at once, the first time one record's attribute is read; so
+# every caller still sees complete records.
+_LISTING_COLUMNS = (
+    "job_id", "name", "user", "partition", "state", "reason", "array_task_id", "array_pending",
+    "hold", "priority", "num_nodes", "start_time",
+)
+_LISTING_SELECT = "SELECT " + ",".join(_LISTING_COLUMNS) + " FROM jobs"
+_LATER_COLUMNS = tuple(c for c in _JOB_COLUMNS if c not in _LISTING_COLUMNS)
+
+
+class _RestOfListing:
+    """Fetches a listing's remaining columns on demand: one query per column, for all of the
+    listing's records (re-running the listing's condition).  A record whose row has gone
+    meanwhile (purged) keeps the field's default."""
+
+    def __init__(self, db: sqlite3.Connection, where: str, params: tuple) -> None:
+        self.db, self.where, self.params = db, where, params
+        self.by_id: dict[int, dict] = {}          # job id -> the record's __dict__
+
+    def load(self, column: str) -> None:
+        by_id = self.by_id
+        for job_id, value in self.db.execute(
+                f"SELECT job_id, {column} FROM jobs {self.where}", self.params):
+            d = by_id.get(job_id)
+            if d is not None:
+                d[column] = value
+        default = _RECORD_TEMPLATE_DEFAULTS[column]
+        for d in by_id.values():
+            d.setdefault(column, default)
+
+
+class _Later:
+    """A column not read yet.  A non-data descriptor: once the record's own dict holds the
+    value, Python reads it from there and never calls this again."""
+
+    __slots__ = ("column",)
+
+    def __init__(self, column: str) -> None:
+        self.column = column
+
+    def __get__(self, rec, owner=None):
+        if rec is None:
+            return self
+        rec.__dict__["_rest"].load(self.column)
+        return rec.__dict__[self.column]
+
+
+class ListedJobRecord(JobRecord):
+    """A JobRecord from a listing (`Ledger.visible`): some columns arrive on first use.  It
+    equals a JobRecord with the same fields."""
+
+    def __eq__(self, other):
+        if not isinstance(other, JobRecord):
+            return NotImplemented
+        return all(getattr(self, c) == getattr(other, c) for c in _JOB_COLUMNS) and \
+            self.spec == other.spec
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+for _column in _LATER_COLUMNS:
+    setattr(ListedJobRecord, _column, _Later(_column))
+del _column
+
+
+def _listing(db: sqlite3.Connection, where: str, params: tuple) -> list[JobRecord]:
+    """The records `WHERE ...` selects, in job id order, read with _LISTING_COLUMNS."""
+    rows = db.execute(f"{_LISTING_SELECT} {where} ORDER BY job_id", params)
+    rest = _RestOfListing(db, where, params)
+    out: list[JobRecord] = []
+    append = out.append
+    new = object.__new__
+    states = _STATE_BY_VALUE
+    # the dicts built by C code (map/zip/dict), one Python step per record for the rest
+    for d in map(dict, map(zip, repeat(_LISTING_COLUMNS), rows)):
+        d["state"] = states[d["state"]]
+        pend = d["array_pending"]
+        d["array_pending"] = unpack_indices(pend) if pend else ()
+        d["spec"] = None
+        d["_rest"] = rest
+        rec = new(ListedJobRecord)
+        rec.__dict__ = d
+        append(rec)
+    rest.by_id = {r.job_id: r.__dict__ for r in out}
     return out
 
 
@@ -358,10 +484,9 @@ class Ledger:
         now = time.time() if now is None else now
         # Each half of the condition from its own index: `active=1 OR end_time >= ?` on the
         # table made SQLite scan every row, the whole sacct history included.
-        rows = self.db.execute(
-            _SELECT + " WHERE job_id IN (SELECT job_id FROM jobs WHERE active=1 UNION ALL"
-            " SELECT job_id FROM jobs WHERE end_time >= ?) ORDER BY job_id", (now - min_job_age,))
-        return _rows_to_records(rows)
+        return _listing(self.db, "WHERE job_id IN (SELECT job_id FROM jobs WHERE active=1"
+                        " UNION ALL SELECT job_id FROM jobs WHERE end_time >= ?)",
+                        (now - min_job_age,))
 
     def all(self, since: float | None = None) -> list[JobRecord]:
         """Every record (sacct), optionally only those submitted or ended since a time."""
@@ -405,30 +530,42 @@ class Ledger:
 
     # -- steps -----------------------------------------------------------------------------
     def save_step(self, step: StepRecord) -> None:
+        """Store (or replace) one step of one attempt; `step.attempt` None is the job's current
+        attempt (its `restarts`).  Steps of earlier attempts stay (sacct -D)."""
+        if step.attempt is None:
+            row = self.db.execute("SELECT restarts FROM jobs WHERE job_id=?",
+                                  (step.job_id,)).fetchone()
+            step.attempt = int(row[0]) if row else 0
         self.db.execute(
-            "INSERT OR REPLACE INTO steps(job_id, step_id, name, state, exit_code, exit_signal,"
-            " start_time, end_time, num_cpus, num_tasks, num_nodes, node_list)"
-            " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-            (step.job_id, step.step_id, step.name, step.state.value, step.exit_code,
-             step.exit_signal, step.start_time, step.end_time, step.num_cpus, step.num_tasks,
-             step.num_nodes, step.node_list))
+            "INSERT OR REPLACE INTO steps(job_id, attempt, step_id, name, state, exit_code,"
+            " exit_signal, start_time, end_time, num_cpus, num_tasks, num_nodes, node_list)"
+            " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (step.job_id, step.attempt, step.step_id, step.name, step.state.value,
+             step.exit_code, step.exit_signal, step.start_time, step.end_time, step.num_cpus,
+             step.num_tasks, step.num_nodes, step.node_list))
 
     def steps(self, job_ids: Iterable[int]) -> dict[int, list[StepRecord]]:
+        """Every step of these jobs, of every attempt (`StepRecord.attempt` says which), in
+        attempt order, then Slurm's step order within an attempt."""
         out: dict[int, list[StepRecord]] = {}
         for chunk in _chunks(sorted(set(job_ids)), 500):
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute(
                     "SELECT job_id, step_id, name, state, exit_code, exit_signal, start_time,"
-                    " end_time, num_cpus, num_tasks, num_nodes, node_list FROM steps"
+                    " end_time, num_cpus, num_tasks, num_nodes, node_list, attempt FROM steps"
                     f" WHERE job_id IN ({marks})", chunk):
                 st = StepRecord(row[0], row[1], row[2], JobState(row[3]), *row[4:])
                 out.setdefault(st.job_id, []).append(st)
         for lst in out.values():
-            lst.sort(key=_step_order)
+            lst.sort(key=lambda st: (st.attempt, _step_order(st)))
         return out
 
-    def delete_steps(self, job_id: int) -> None:
-        self.db.execute("DELETE FROM steps WHERE job_id=?", (job_id,))
+    def delete_steps(self, job_id: int, attempt: int | None = None) -> None:
+        """Forget a job's steps: one attempt's, or (None) all of them."""
+        if attempt is None:
+            self.db.execute("DELETE FROM steps WHERE job_id=?", (job_id,))
+        else:
+            self.db.execute("DELETE FROM steps WHERE job_id=? AND attempt=?", (job_id, attempt))
 
     # -- key/value cache (backend caches, e.g. registered job definitions) -----------------
     def kv_get(self, key: str) -> str | None:

@@ -8,6 +8,7 @@ supervises it: time limit, signals, exit status, steps, and the ledger update at
 """
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 import sys
@@ -297,7 +298,7 @@ class LocalBackend:
             if throttle and running_tasks.get(meta.job_id, 0) >= throttle:
                 return "JobArrayTaskLimit"
             if per_task:  # aftercorr: task i waits for task i of the other array
-                probe = JobRecord(**{**meta.__dict__, "array_task_id": idx, "array_pending": ()})
+                probe = dataclasses.replace(meta, array_task_id=idx, array_pending=())
                 status, _ = ctl.dependency_state(probe, now)
                 if status != "satisfied":
                     if reason != "Dependency":

@@ -173,6 +173,7 @@ def make_rows(records: Iterable[JobRecord], bitstr_len: int = 64) -> list[Row]:
     out: list[Row] = []
     append = out.append
     end_reasons = _END_REASONS
+    new = Row.__new__
     for rec in recs:
         if rec.array_pending and rec.array_task_id is None and rec.array_job_id is not None:
             append(make_row(rec, bitstr_len))
@@ -180,7 +181,15 @@ def make_rows(records: Iterable[JobRecord], bitstr_len: int = 64) -> list[Row]:
         reason = rec.reason
         if reason == "None" or not reason:
             reason = end_reasons.get(rec.state, "None")
-        append(Row(rec, None, rec.array_task_id, reason, ()))
+        # Row(rec, None, rec.array_task_id, reason, ()) without the __init__ call
+        row = new(Row)
+        row.rec = rec
+        row.task_str = None
+        row.task_id = rec.array_task_id
+        row.reason = reason
+        row.pending = ()
+        row.sort_start = 0
+        append(row)
     return out
 
 
@@ -279,6 +288,12 @@ def select_rows(records: Iterable[JobRecord], flt: JobFilter | None = None, *, n
     running_over = flt.running_over
     running_under = flt.running_under
     inow = int(now)
+    if jobs is licenses is part_set is acc is qos is names is nodes is notme is uids \
+            is reservation is running_over is running_under is None:
+        # only the state filter (squeue with no selection options): one test per job
+        if states is None:
+            return rows
+        return [row for row in rows if row.rec.state in states]
     append = out.append
     for row in rows:
         rec = row.rec
@@ -1331,7 +1346,7 @@ def sort_rows(rows: list[Row], sort: str | None = None, *, now: float) -> list[R
                 st = int(st)
                 if state is PENDING and st < inow:
                     st = inow
-            elif rec.end_time and state in terminal:
+            elif state in terminal and rec.end_time:
                 st = int(rec.end_time)   # cancelled before it started: start = end
             else:
                 st = 0
