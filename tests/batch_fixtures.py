@@ -12,11 +12,18 @@
   `install_fake_docker()` also applies nodeOverrides to the job as Batch does (numNodes, each
   node range's containerOverrides environment and command), and FakeDocker gives every node what
   Batch sets -- AWS_BATCH_JOB_ID `<id>#<i>`, AWS_BATCH_JOB_NODE_INDEX, _NUM_NODES,
-  _MAIN_NODE_INDEX, the main node's address (127.0.0.1) on the other nodes only -- and, because
+  _MAIN_NODE_INDEX, the main node's address (below) on the other nodes only -- and, because
   all fake containers share one network namespace where Batch gives each its own (awsvpc), one
   free loopback port per job for the runtime's node agents (the descriptor's agent_port).  As
   on Batch, the other nodes are stopped once the main node has exited, and only the main
-  node's exit status decides the job's (moto would fail it for any node's).
+  node's exit status decides the job's (moto would fail it for any node's).  Each node is a
+  "machine" of its own in what the runtime sees: node i has the loopback address
+  127.0.0.<11+i> (SLURMSHIM_NODE_ADDR; the other nodes get the main node's as
+  AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS) and its own hosts file standing for the
+  container's /etc/hosts (SLURMSHIM_HOSTS_FILE, `FakeDocker.hosts_file(name)`, made with a
+  localhost line), so that the runtime never writes this machine's /etc/hosts.  The nodes
+  whose index is in `FakeDocker.fail_nodes` fail at once, as a container that cannot start
+  (their agent never joins the main node).
   `FakeDocker.clock_offset` makes the jobs started while it is set look as if they had started
   that many seconds earlier (Batch's startedAt and the runtime's clock alike), so time limits
   can be reached without waiting minutes.
@@ -37,6 +44,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.request
@@ -212,6 +220,9 @@ class _Containers:
             environment = dict(e.split("=", 1) for e in environment)
         environment = dict(environment or {})
         self.owner._prepare(name, environment)
+        node = self.owner.mnp_node(name)
+        if node is not None and node[1] in self.owner.fail_nodes:
+            command = ["/bin/sh", "-c", "echo 'CannotStartContainerError: fake' >&2; exit 1"]
         self.owner.runs.append({"image": image, "command": command, "name": name,
                                 "environment": dict(environment)})
         return FakeContainer(self.owner, command, environment, name, **kw)
@@ -243,6 +254,16 @@ class FakeDocker:
         self.clock_offset = 0.0             # seconds: see the module docstring
         self._backdated: set[str] = set()
         self.lock = threading.Lock()
+        self.hosts_dir = tempfile.mkdtemp(prefix="fake-docker-hosts.")
+        self.fail_nodes: set[int] = set()   # multi-node: these node indices fail to start
+
+    def hosts_file(self, name: str) -> str:
+        """The hosts file of the container `name` (its /etc/hosts, in the runtime's eyes)."""
+        return os.path.join(self.hosts_dir, name.replace("/", "_"))
+
+    @staticmethod
+    def node_addr(index: int) -> str:
+        return f"127.0.0.{index + 11}"
 
     def mnp_node(self, name: str) -> tuple[str, int, dict] | None:
         """(job id, node index, job info) of a multi-node job's container (moto names them
@@ -268,7 +289,13 @@ class FakeDocker:
             if index == info["main_node"]:
                 env.pop("AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS", None)
             else:
-                env["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"] = "127.0.0.1"
+                env["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"] = \
+                    self.node_addr(info["main_node"])
+            env["SLURMSHIM_NODE_ADDR"] = self.node_addr(index)
+            hosts = self.hosts_file(name)
+            with open(hosts, "w", encoding="utf-8") as fh:
+                fh.write("127.0.0.1\tlocalhost\n")
+            env["SLURMSHIM_HOSTS_FILE"] = hosts
             if env.get("SLURMSHIM_JOB"):
                 from slurmshim.runtime.descriptor import decode_inline, encode_inline
                 desc = decode_inline(env["SLURMSHIM_JOB"])
@@ -582,3 +609,27 @@ def wait_for(pred, timeout: float = 30.0, interval: float = 0.2, what: str = "co
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+# ---------------------------------------------------------------- gates
+
+def gate(flag: Any, limit: float = 600) -> str:
+    """A POSIX shell command (for /bin/sh -- dash has no $SECONDS) that waits until the file
+    `flag` exists: a job whose script runs it stays running until the test opens the gate
+    (`open_gate(flag)`), however slow the machine, instead of sleeping a guessed time.  The
+    fake containers share this filesystem, so `flag` is an absolute path the test owns.  A
+    gate never opened gives up after at least `limit` seconds (polls of 0.1 s, counted), so
+    a job left behind (a process the fake container's kill missed) does not wait for ever:
+    tests should open their gates when they end."""
+    import shlex
+    path = shlex.quote(str(flag))
+    polls = int(limit * 10)
+    # one compound command, so that `cond || <gate>` runs all of it or none of it
+    return (f"{{ _g=0; while [ ! -e {path} ] && [ $_g -lt {polls} ]; do sleep 0.1; "
+            f"_g=$((_g + 1)); done; }}")
+
+
+def open_gate(flag: Any) -> None:
+    """Let the jobs waiting at `gate(flag)` go on."""
+    with open(flag, "a", encoding="utf-8"):
+        pass

@@ -144,10 +144,11 @@ def test_sbatch_steady_state_is_one_call(tmp_path):
     job = boto3.client("batch", region_name="us-east-1").describe_jobs(jobs=[bid])["jobs"][0]
     assert job["tags"]["slurmshim:job_id"] == str(first)
     # refresh: a handful of jobs are described directly (one call), exit codes and steps land
+    # (plus one S3 GET per job that ended: its srun step records, runtime/stepsync.py)
     bc.COUNTER.reset()
     ctl2._refreshed = False
     ctl2.refresh()
-    assert bc.COUNTER.snapshot() == {"batch.DescribeJobs": 1}
+    assert bc.COUNTER.snapshot() == {"batch.DescribeJobs": 1, "s3.GetObject": 2}
     assert ctl2.ledger.get(first).state == JobState.COMPLETED
     assert [s.step_id for s in ctl2.ledger.steps([first])[first]] == ["batch"]
 

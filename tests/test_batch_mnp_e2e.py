@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -61,6 +62,7 @@ class Site:
         self.dir = tmp
         self.fake.kill_all()
         self.fake.clock_offset = 0.0
+        self.fake.fail_nodes = set()
         srv.reset()
         self.inf = bf.make_infra(srv.endpoint)
         kw = dict(endpoint_url=srv.endpoint, region_name=bf.REGION)
@@ -151,7 +153,7 @@ echo "batch on $SLURMD_NODENAME nodeid=$SLURM_NODEID nnodes=$SLURM_NNODES" \
 srun -l hostname
 srun -N2 -n4 -l bash -c 'echo "$SLURMD_NODENAME node=$SLURM_NODEID proc=$SLURM_PROCID" \
   "local=$SLURM_LOCALID nnodes=$SLURM_NNODES ntasks=$SLURM_NTASKS list=$SLURM_JOB_NODELIST" \
-  "batchnode=$AWS_BATCH_JOB_NODE_INDEX"'
+  "batchnode=$AWS_BATCH_JOB_NODE_INDEX launch=$SLURM_LAUNCH_NODE_IPADDR"'
 echo done
 """
 
@@ -176,16 +178,25 @@ def test_two_node_job_runs_its_steps_on_both_nodes(site):
     host = socket.gethostname()
     # `srun -l hostname` with 2 tasks per node: 4 tasks, block layout, 2 on each node
     assert sorted(lines[1:5]) == [f"{r}: {host}" for r in range(4)]
+    # (SLURM_LAUNCH_NODE_IPADDR: the main node's address, the one the other node reaches it on)
     assert sorted(lines[5:9]) == [
         f"{r}: cloud-dy-0{r // 2 + 1} node={r // 2} proc={r} local={r % 2} nnodes=2 "
-        f"ntasks=4 list=cloud-dy-[01-02] batchnode={r // 2}" for r in range(4)]
+        f"ntasks=4 list=cloud-dy-[01-02] batchnode={r // 2} launch=127.0.0.11"
+        for r in range(4)]
     assert lines[9:] == ["done"]
     # two containers really ran, node 1 the runtime's node agent joined to node 0
     bid = batch_id_of(site, job)
     runs = site.node_runs(bid)
     assert [r["environment"]["AWS_BATCH_JOB_NODE_INDEX"] for r in runs] == ["0", "1"]
     assert "AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS" not in runs[0]["environment"]
-    assert runs[1]["environment"]["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"] == "127.0.0.1"
+    assert runs[1]["environment"]["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"] == \
+        "127.0.0.11"
+    # each container's hosts file (its /etc/hosts) names both nodes, after what it had
+    for r in runs:
+        assert Path(r["environment"]["SLURMSHIM_HOSTS_FILE"]).read_text() == (
+            "127.0.0.1\tlocalhost\n"
+            f"127.0.0.11 cloud-dy-01 # slurmshim job {job}\n"
+            f"127.0.0.12 cloud-dy-02 # slurmshim job {job}\n")
     rows = site.sacct("-j", str(job))
     assert rows[str(job)][:4] == ["COMPLETED", "0:0", "2", "cloud-dy-[01-02]"]
     assert rows[f"{job}.batch"][:4] == ["COMPLETED", "0:0", "1", "cloud-dy-01"]
@@ -239,6 +250,69 @@ def test_srun_outside_a_job_runs_on_two_nodes(site):
     assert sub["jobQueue"] == site.inf.od_queue and sub["nodeOverrides"]["numNodes"] == 2
     job = int(sub["tags"]["slurmshim:job_id"])
     assert site.sacct("-j", str(job))[str(job)][:4] == ["FAILED", "1:0", "2", "cloud-dy-[01-02]"]
+
+
+def test_node_dying_mid_job_ends_it(site):
+    """A child node's container dies while a step runs on it (Batch itself would do nothing
+    and let the job run on): srun says "Node failure on cloud-dy-02", the runtime says which
+    node stopped responding and ends the job as Slurm ends it (NODE_FAIL: banner, script
+    stopped, the main node exits non-zero), at once rather than when the step would have
+    ended."""
+    job = site.sbatch("-N", "2", "-o", "nf-%j.out", "--wrap",
+                      "srun -l bash -c 'touch ready.$SLURM_NODEID; exec sleep 300'; echo rc=$?; "
+                      "until [ -e never ]; do sleep 0.1; done")
+    assert bf.wait_for(lambda: (site.dir / "ready.1").exists(), 90, 0.2, "the step on node 1")
+    name = site.node_runs(batch_id_of(site, job))[1]["name"]
+    (child,) = [c for c in site.fake.containers if c.name == name]
+    from slurmshim.runtime.common import session_pids
+    for pid in session_pids(child.proc.pid):     # the whole container, its task included
+        os.kill(pid, signal.SIGKILL)
+    row = site.wait_state(job, {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL"},
+                          timeout=60)
+    out = job_lines((site.dir / f"nf-{job}.out").read_text())
+    # (the main node's exit status is all Batch reports: 143, as for any job the runtime
+    # stopped; the backend does not tell NODE_FAIL apart from it)
+    assert row[0] in ("NODE_FAIL", "FAILED"), (row, out)
+    assert "srun: error: Node failure on cloud-dy-02" in out
+    assert "srun: error: cloud-dy-02: task 1: Exited with exit code 1" in out
+    said = [i for i, line in enumerate(out) if re.fullmatch(
+        r"\[\S+\] error: Nodes cloud-dy-02 not responding: its node agent's connection to "
+        r"the main node was lost", line)]
+    banner = [i for i, line in enumerate(out) if re.fullmatch(
+        r"\[\S+\] error: \*\*\* JOB %d ON cloud-dy-01 CANCELLED AT \S+ DUE TO NODE "
+        r"FAILURE, SEE SLURMCTLD LOG FOR DETAILS \*\*\*" % job, line)]
+    assert len(said) == 1 and len(banner) == 1 and said[0] < banner[0], out
+    main = [d for d in site.batch.list_jobs(jobQueue=site.inf.od_queue,
+                                            jobStatus="FAILED")["jobSummaryList"]]
+    assert [d["container"]["exitCode"] for d in main] == [143]
+
+
+def test_node_that_never_starts_fails_the_job_after_the_join_timeout(site):
+    """A child node whose container cannot start never joins: after the job's join timeout
+    ($SLURMSHIM_NODE_JOIN_TIMEOUT, exported from the submit environment; 3 s here, 300 by
+    default) srun fails naming it and the job ends NODE_FAIL, instead of srun waiting for it
+    indefinitely."""
+    site.fake.fail_nodes = {2}
+    site.env["SLURMSHIM_NODE_JOIN_TIMEOUT"] = "4"
+    job = site.sbatch("-N", "3", "-o", "nj-%j.out", "--wrap",
+                      "srun -l hostname; echo rc=$?; until [ -e never ]; do sleep 0.1; done")
+    row = site.wait_state(job, {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL"},
+                          timeout=90)
+    out = job_lines((site.dir / f"nj-{job}.out").read_text())
+    assert row[0] in ("NODE_FAIL", "FAILED"), (row, out)
+    why = ("no node agent joined within 4 seconds of the job's start "
+           "(SLURMSHIM_NODE_JOIN_TIMEOUT)")
+    # (node 2 is named; node 1 too should moto have started its container that late)
+    nodes = r"(cloud-dy-03|cloud-dy-\[02-03\])"
+    port = site.fake.mnp[batch_id_of(site, job)]["port"]
+    assert [line for line in out if line.startswith("srun: error:")] == [next(
+        line for line in out if re.fullmatch(
+            r"srun: error: Unable to create step for job %d: %s not responding: %s \(they "
+            r"join the main node on TCP port %d\)" % (job, nodes, re.escape(why), port), line))]
+    assert [line for line in out if "not responding" in line and line.startswith("[")] == [
+        next(line for line in out if re.fullmatch(
+            r"\[\S+\] error: Nodes %s not responding: %s" % (nodes, re.escape(why)), line))]
+    assert sum("DUE TO NODE FAILURE" in line for line in out) == 1
 
 
 TRAPPER = """#!/bin/bash

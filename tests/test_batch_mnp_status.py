@@ -6,6 +6,7 @@ nodeProperties and no container; exit information may only be on the main node."
 from __future__ import annotations
 
 import io
+import json
 import os
 import sys
 import time
@@ -23,6 +24,8 @@ from slurmshim.cli import sacct as cli_sacct  # noqa: E402
 from slurmshim.cli import scontrol as cli_scontrol  # noqa: E402
 from slurmshim.cli import squeue as cli_squeue  # noqa: E402
 from slurmshim.controller import Controller  # noqa: E402
+from botocore.response import StreamingBody  # noqa: E402
+from botocore.stub import ANY  # noqa: E402
 
 NODES = {"numNodes": 3, "mainNode": 0,
          "nodeRangeProperties": [{"targetNodes": "0:", "instanceTypes": ["c5n.18xlarge"]}]}
@@ -108,15 +111,24 @@ def test_mnp_job_while_its_nodes_are_in_mixed_states_and_after_it_failed(tmp_pat
                         nodeDetails={"nodeIndex": 0, "isMainNode": True},
                         container={"exitCode": 3, "reason": "",
                                    "logStreamName": "d/default/t0"}))
+    # the runtime's srun step records (runtime/stepsync.py): one GET now that the job ended
+    step = [{"step_id": 0, "name": "hostname", "state": "COMPLETED", "exit_code": 0, "signal": 0,
+             "start_time": T0 / 1000 + 1, "end_time": T0 / 1000 + 2, "ncpus": 6, "ntasks": 6,
+             "nnodes": 3, "node_list": "cloud-dy-[01-03]"}]
+    body = json.dumps(step).encode()
+    st.s3.add_response("get_object", {"Body": StreamingBody(io.BytesIO(body), len(body))},
+                       {"Bucket": ANY, "Key": f"slurmshim/awstest/steps/{job}/0.json"})
     assert s.squeue(capsys=capsys) == []
     assert s.warnings == ""
-    assert st.counter.snapshot() == {"batch.DescribeJobs": 2}    # no ListJobs of the queue
+    # no ListJobs of the queue
+    assert st.counter.snapshot() == {"batch.DescribeJobs": 2, "s3.GetObject": 1}
     assert s.squeue("-t", "all", capsys=capsys) == [f"{job}|F|NonZeroExitCode|3|cloud-dy-[01-03]|6"]
     show = s.scontrol(job)
     assert (show["JobState"], show["Reason"], show["ExitCode"], show["NodeList"]) == \
         ("FAILED", "NonZeroExitCode", "3:0", "cloud-dy-[01-03]")
     assert s.sacct(job) == [f"{job}|FAILED|3:0|3|cloud-dy-[01-03]|6",
-                            f"{job}.batch|FAILED|3:0|1|cloud-dy-01|2"]
+                            f"{job}.batch|FAILED|3:0|1|cloud-dy-01|2",
+                            f"{job}.0|COMPLETED|0:0|3|cloud-dy-[01-03]|6"]
     st.done()
 
 

@@ -192,6 +192,15 @@ def test_multi_node_jobs_get_a_random_agent_token(part):
     assert "agent_token" not in build(spec(), part, nodes=["n1"])
 
 
+@pytest.mark.parametrize("part", [LOCAL, BATCH], ids=["local", "batch"])
+def test_no_kill_reaches_the_runtime_of_multi_node_jobs(part):
+    two = Resources(nodes_min=2, ntasks_per_node=1)
+    kept = build(spec(resources=two, extra={"no-kill": True}), part, nodes=["n1", "n2"])
+    assert normalize(kept)["no_kill"] is True
+    for s in (spec(resources=two), spec(resources=two, extra={"no-kill": False})):
+        assert normalize(build(s, part, nodes=["n1", "n2"]))["no_kill"] is False
+
+
 # -------------------------------------------------------------------- sbatch -> runtime = Slurm
 
 CAPTURE_71 = """\

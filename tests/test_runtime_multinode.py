@@ -28,6 +28,20 @@ THREE_NODES = '[partitions.local]\nbackend = "local"\nnodes = 3\ndefault = true\
 DONE = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY"}
 
 
+@pytest.fixture(autouse=True)
+def real_hosts_file_untouched():
+    """Nothing here may write the machine's /etc/hosts (tests run as root, often in a
+    container): hosts files are temporary ones, named by SLURMSHIM_HOSTS_FILE."""
+    def digest():
+        try:
+            return Path("/etc/hosts").read_bytes()
+        except OSError:
+            return None
+    before = digest()
+    yield
+    assert digest() == before, "a test changed /etc/hosts"
+
+
 def wait_for(pred, timeout=15.0):
     end = time.time() + timeout
     while time.time() < end:
@@ -288,6 +302,18 @@ def test_node_lost_mid_step_and_then_gone(mesh, tmp_path):
     client.close()
 
 
+def test_node_agent_stopped_by_a_signal_says_it_is_leaving(mesh):
+    """SIGTERM (what Batch sends every node of a job it terminates): the agent tells the main
+    node before it goes, which does not count it failed at once (agent.LEAVE_GRACE)."""
+    server, node = mesh
+    os.kill(node.pid, signal.SIGTERM)
+    assert node.wait(timeout=30) == 0
+    assert wait_for(lambda: "left" in server.nodes[1])
+    leaving = server.nodes[1]["leaving"]
+    assert server.take_failures(leaving + A.LEAVE_GRACE - 0.01) == {}
+    assert server.take_failures(leaving + A.LEAVE_GRACE) == {1: "lost"}
+
+
 def test_job_end_stops_the_node_and_its_tasks(mesh, tmp_path):
     server, node = mesh
     client, got = start_step(server, {1: {"tasks": [
@@ -302,17 +328,26 @@ def test_job_end_stops_the_node_and_its_tasks(mesh, tmp_path):
 
 # -------------------------------------------------------------------- the main node's runtime
 
-def run_main(tmp_path, script, late_node=None, wait="3", nodes=2):
+def run_main(tmp_path, script, late_node=None, wait="3", nodes=2, start=(), env=None,
+             main_env=None, **desc_kw):
+    """The main node's runtime of a local-mode job (stage, agent_port 0); `start`: the other
+    nodes started first (they join as soon as the main node's server is up, however loaded
+    the machine), `late_node`: start them all once srun says it waits for them.
+    `wait`: SLURMSHIM_SRUN_NODE_WAIT (None: unset), `env`: more of the job's environment,
+    `main_env`: of the main node's own.  Returns (exit status, the job's output)."""
     names = ["node%02d" % (i + 1) for i in range(nodes)]
     desc = job_desc(tmp_path, script=script, nodes=nodes, node_names=names,
-                    cpus_per_node=[1] * nodes)
-    desc["environment"]["SLURMSHIM_SRUN_NODE_WAIT"] = wait
+                    cpus_per_node=[1] * nodes, **desc_kw)
+    if wait is not None:
+        desc["environment"]["SLURMSHIM_SRUN_NODE_WAIT"] = wait
+    desc["environment"].update(env or {})
+    others = [start_node(tmp_path, desc, i) for i in start]
+    placement = placement_environ(node_index=0, num_nodes=nodes)
+    placement.update(main_env or {})
     main = subprocess.Popen([sys.executable, "-m", "slurmshim.runtime.job"],
-                            env=runtime_env(tmp_path, desc, placement_environ(
-                                node_index=0, num_nodes=nodes)),
+                            env=runtime_env(tmp_path, desc, placement),
                             cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
-    others = []
     out = tmp_path / "slurm-53.out"
     if late_node:   # the other nodes start once srun says it waits for them
         assert wait_for(lambda: out.exists() and "retrying" in out.read_text(), 30)
@@ -325,7 +360,13 @@ def run_main(tmp_path, script, late_node=None, wait="3", nodes=2):
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
+        if main.poll() is None:
+            os.killpg(main.pid, signal.SIGKILL)
     return rc, (tmp_path / "slurm-53.out").read_text()
+
+
+def job_status(tmp_path) -> dict:
+    return json.loads((tmp_path / "stage" / "53" / "status.json").read_text())
 
 
 def test_srun_fails_clearly_when_a_node_never_joins(tmp_path):
@@ -354,6 +395,88 @@ def test_srun_waits_for_a_late_node(tmp_path):
     assert sorted(lines[2:]) == ["0: node01", "1: node02"]
 
 
+# srun says so when a node takes more than two seconds to join: not part of what is compared
+_WAITING = re.compile(r"srun: (Job \d+ step creation temporarily disabled, retrying \(waiting "
+                      r"for \S+ to join\)|Step created for StepId=\d+\.\d+)$")
+STAMP = r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\]"
+FOREVER = "until [ -e never ]; do sleep 0.1; done\n"   # only the runtime ends such a job
+
+
+def node_fail_lines(lines, job, node, why):
+    """The runtime's two lines when it ends a job for a failed node: which node stopped
+    responding, then Slurm's banner.  Returns the other lines."""
+    said = [i for i, line in enumerate(lines) if re.fullmatch(
+        STAMP + " error: Nodes %s not responding: %s" % (node, re.escape(why)), line)]
+    banner = [i for i, line in enumerate(lines) if re.fullmatch(
+        STAMP + r" error: \*\*\* JOB %d ON node01 CANCELLED AT \S+ DUE TO NODE FAILURE, SEE "
+        r"SLURMCTLD LOG FOR DETAILS \*\*\*" % job, line)]
+    assert len(said) == 1 and len(banner) == 1 and said[0] < banner[0], lines
+    return [line for i, line in enumerate(lines) if i not in (said[0], banner[0])]
+
+
+JOIN_3S = "no node agent joined within 3 seconds of the job's start (SLURMSHIM_NODE_JOIN_TIMEOUT)"
+LOST = "its node agent's connection to the main node was lost"
+
+
+def test_a_node_that_never_joins_ends_the_job_node_fail(tmp_path):
+    """The job's join timeout ($SLURMSHIM_NODE_JOIN_TIMEOUT, here 3 s): srun, which waits for
+    node03 no longer than that, fails naming it; the runtime says which node did not respond
+    and ends the job NODE_FAIL as Slurm ends a job whose node is down: banner, script stopped,
+    non-zero exit status."""
+    began = time.time()
+    # (the main node's own variable: node02's agent keeps its default time to reach it)
+    rc, out = run_main(tmp_path, "#!/bin/bash\nsrun -N3 -l hostname\necho rc=$?\n" + FOREVER,
+                       nodes=3, start=[1], wait=None,
+                       main_env={"SLURMSHIM_NODE_JOIN_TIMEOUT": "3"})
+    assert 2.5 <= time.time() - began < 40
+    assert rc == 128 + signal.SIGTERM
+    lines = node_fail_lines([line for line in out.splitlines() if not _WAITING.match(line)],
+                            53, "node03", JOIN_3S)
+    # (the script may echo srun's status before the runtime stops it)
+    assert lines in (["srun: error: Unable to create step for job 53: node03 not responding: "
+                      + JOIN_3S], ["srun: error: Unable to create step for job 53: node03 not "
+                                   "responding: " + JOIN_3S, "rc=1"]), lines
+    status = job_status(tmp_path)
+    assert status["state"] == "NODE_FAIL" and status["reason"] == "NODE_FAIL"
+    assert status["failed_nodes"] == {"node03": "join"}
+    assert sorted(status["nodes_joined"]) == ["1"]
+
+
+def test_no_kill_keeps_the_job_running_on_the_nodes_it_has(tmp_path):
+    """--no-kill (descriptor no_kill): a node that never joins, and one lost mid-step, fail
+    the steps that need them -- srun's errors name them, Slurm's "Node failure on" for the
+    lost one -- and the job runs on with the nodes it has."""
+    script = """#!/bin/bash
+srun -N3 true; echo rc=$?
+srun -N2 -l bash -c 'if [ $SLURM_NODEID = 1 ]; then kill -9 $PPID; exit; fi
+echo on $SLURMD_NODENAME'
+echo rc=$?
+srun -N2 true; echo rc=$?
+srun -N1 -l echo still here
+"""
+    rc, out = run_main(tmp_path, script, nodes=3, start=[1], wait=None, no_kill=True,
+                       main_env={"SLURMSHIM_NODE_JOIN_TIMEOUT": "3"})
+    assert rc == 0, out
+    lines = [line for line in out.splitlines() if not _WAITING.match(line)]
+    stamped = sorted(re.sub(STAMP + " ", "", line) for line in lines if re.match(STAMP, line))
+    rest = [line for line in lines if not re.match(STAMP, line)]
+    assert stamped == ["error: Nodes node02 not responding: " + LOST,
+                       "error: Nodes node03 not responding: " + JOIN_3S]
+    assert rest[:2] == ["srun: error: Unable to create step for job 53: node03 not responding: "
+                        + JOIN_3S, "rc=1"]
+    # (the task on node01 and srun's word about node02 come in either order)
+    assert sorted(rest[2:4]) == ["0: on node01", "srun: error: Node failure on node02"]
+    assert rest[4:] == [
+        "srun: error: node02: task 1: Exited with exit code 1",
+        "rc=1",
+        "srun: error: Unable to create step for job 53: Node failure on node02",
+        "rc=1",
+        "0: still here"]
+    status = job_status(tmp_path)
+    assert status["state"] == "COMPLETED"
+    assert status["failed_nodes"] == {"node02": "lost", "node03": "join"}
+
+
 # -------------------------------------------------------------------- whole jobs, local backend
 
 CHAIN = r"""#!/bin/bash
@@ -376,7 +499,12 @@ def finished(cluster, job, timeout=60):
     return cluster.wait_state(str(job), DONE, timeout=timeout)
 
 
-def test_three_node_step_runs_on_every_node(cluster):
+def test_three_node_step_runs_on_every_node(cluster, tmp_path):
+    # the local backend never touches a hosts file (its node names are this machine's), even
+    # when told where one is and running in what looks like an ECS container
+    hosts = tmp_path / "hosts"
+    cluster.env.update(SLURMSHIM_HOSTS_FILE=str(hosts),
+                       ECS_CONTAINER_METADATA_URI_V4="http://169.254.170.2/v4/x")
     cluster.script("chain.sh", CHAIN)
     cluster.script("job.sh", """#!/bin/bash
 srun -l bash -c 'echo $SLURMD_NODENAME $SLURM_PROCID $SLURM_NODEID $$; ./chain.sh'
@@ -416,23 +544,25 @@ srun -l -n 6 --overcommit bash -c 'echo $SLURMD_NODENAME/$SLURM_LOCALID; printf 
     assert rows["%d.0" % job] == ["COMPLETED", "0:0", "3", "3", "node[01-03]"]
     assert rows["%d.1" % job] == ["FAILED", "3:0", "3", "3", "node[01-03]"]
     assert rows["%d.2" % job] == ["COMPLETED", "0:0", "6", "3", "node[01-03]"]
+    assert not hosts.exists()
 
 
-def test_node_dying_mid_step(cluster):
+def test_node_dying_mid_step_ends_the_job_node_fail(cluster):
+    """A node's runtime dies mid-step (here: its task kills it): srun says "Node failure on
+    node02" as Slurm's does and fails the node's tasks; the job ends NODE_FAIL (only the
+    runtime's stop can end this script), its error stream saying which node stopped
+    responding, then Slurm's banner."""
     cluster.script("job.sh", """#!/bin/bash
 srun -l bash -c 'if [ $SLURM_NODEID = 1 ]; then kill -9 $PPID; sleep 2; fi; echo done'
 echo rc=$?
-srun -N3 true; echo rc=$?
-""")
+""" + FOREVER)
     job = cluster.submit("-N3", "job.sh")
-    assert finished(cluster, job) == "COMPLETED"
-    out = cluster.read("slurm-%d.out" % job).splitlines()
-    assert sorted(line for line in out if "done" in line) == ["0: done", "2: done"]
+    assert finished(cluster, job) == "NODE_FAIL"
+    out = node_fail_lines(cluster.read("slurm-%d.out" % job).splitlines(), job, "node02", LOST)
     assert "srun: error: Node failure on node02" in out
     assert "srun: error: node02: task 1: Exited with exit code 1" in out
-    assert out.index("srun: error: node02: task 1: Exited with exit code 1") < out.index("rc=1")
-    assert "srun: error: Unable to create step for job %d: Node failure on node02" % job in out
-    assert out[-1] == "rc=1"
+    res = cluster.run("sacct", "-j", str(job), "-X", "-n", "-P", "-o", "State,NodeList")
+    assert res.stdout.split("\n")[0] == "NODE_FAIL|node[01-03]"
 
 
 def test_signal_reaches_tasks_on_every_node(cluster):
@@ -533,6 +663,59 @@ def test_batch_like_main_node_refuses_a_node_with_another_token(tmp_path):
                 os.killpg(p.pid, signal.SIGKILL)
     out = (tmp_path / "slurm-53.out").read_text().splitlines()
     assert sorted(out) == ["0: node01", "1: node02"], out
+
+
+def test_batch_like_job_names_its_nodes_and_gives_the_launch_address(tmp_path):
+    """As on AWS Batch (a fixed agent port, no stage), with two "machines" on loopback
+    addresses of their own (main node 127.0.0.3, node02 127.0.0.2: SLURMSHIM_NODE_ADDR) and
+    each its own hosts file (SLURMSHIM_HOSTS_FILE, standing for the container's /etc/hosts):
+    the main node's file names it before the script starts; once node02 joins, both files name
+    both nodes -- before any task runs there -- after the lines that were there.  srun's tasks
+    get SLURM_LAUNCH_NODE_IPADDR (and SLURM_SRUN_COMM_HOST) = the main node's address, which
+    the other nodes reach; the batch step has neither, as under Slurm."""
+    port = free_port()
+    for name in ("node01", "node02"):
+        (tmp_path / ("hosts-" + name)).write_text("127.0.0.1\tlocalhost\n")
+    script = """#!/bin/bash
+echo batch launch=${SLURM_LAUNCH_NODE_IPADDR-unset}
+cat %(d)s/hosts-node01
+touch %(d)s/started
+srun -N2 -l bash -c 'echo launch=$SLURM_LAUNCH_NODE_IPADDR comm=$SLURM_SRUN_COMM_HOST
+cat %(d)s/hosts-$SLURMD_NODENAME'
+""" % {"d": tmp_path}
+    desc = job_desc(tmp_path, nodes=2, node_names=["node01", "node02"], cpus_per_node=[1, 1],
+                    stage=None, agent_port=port, agent_token="t0k3n", agent_timeout=60,
+                    script=script)
+    env = placement_environ(node_index=0, num_nodes=2)
+    env.update(SLURMSHIM_HOSTS_FILE=str(tmp_path / "hosts-node01"),
+               SLURMSHIM_NODE_ADDR="127.0.0.3")
+    main = subprocess.Popen([sys.executable, "-m", "slurmshim.runtime.job"],
+                            env=runtime_env(tmp_path, desc, env), cwd=str(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    node = None
+    try:
+        assert wait_for(lambda: (tmp_path / "started").exists(), 60)
+        node = start_node(tmp_path, desc, 1, SLURMSHIM_HOSTS_FILE=str(tmp_path / "hosts-node02"),
+                          SLURMSHIM_NODE_ADDR="127.0.0.2",
+                          AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS="127.0.0.3")
+        assert main.wait(timeout=60) == 0, main.stderr.read()
+        assert node.wait(timeout=30) == 0
+    finally:
+        for p in (main, node):
+            if p is not None and p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+    out = [line for line in (tmp_path / "slurm-53.out").read_text().splitlines()
+           if not _WAITING.match(line)]
+    names = ["127.0.0.1\tlocalhost", "127.0.0.3 node01 # slurmshim job 53",
+             "127.0.0.2 node02 # slurmshim job 53"]
+    assert out[:3] == ["batch launch=unset"] + names[:2]
+    for rank in (0, 1):
+        assert [line[3:] for line in out[3:] if line.startswith("%d: " % rank)] == \
+            ["launch=127.0.0.3 comm=127.0.0.3"] + names
+    assert len(out) == 3 + 2 * 4
+    for name in ("node01", "node02"):
+        assert (tmp_path / ("hosts-" + name)).read_text() == "\n".join(names) + "\n"
 
 
 def test_main_node_that_cannot_listen_fails_the_job_clearly(tmp_path):

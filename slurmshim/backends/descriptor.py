@@ -214,6 +214,8 @@ def build_descriptor(spec: JobSpec, record: JobRecord, partition: Partition, clu
     }
     if nodes > 1:  # (a single node has no agents to authenticate: no token)
         desc["agent_token"] = agent_token or new_agent_token()
+        if spec.extra.get("no-kill"):
+            desc["no_kill"] = True     # a failed node fails only the steps that need it
     return desc
 
 

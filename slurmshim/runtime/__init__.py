@@ -7,7 +7,9 @@ this package, because it is shipped alone into arbitrary container images.
     job.py         `python3 -m slurmshim.runtime.job`: run the batch script on this node
     srun.py        `srun` inside a job
     agent.py       multi-node: main node server, other nodes' agent, srun's fan-out of a
-                   step's tasks to them (protocol in its docstring)
+                   step's tasks to them (protocol in its docstring), the join timeout and
+                   node failures (NODE_FAIL)
+    hosts.py       multi-node on AWS Batch: the job's node names in every node's hosts file
     fname.py       --output/--error/--input patterns
     common.py      banners, status/step files, process spawning
 """

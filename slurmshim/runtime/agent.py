@@ -18,18 +18,27 @@ connection whose first message lacks the right token gets {"op": "error", "messa
 join timeout, then exits 1 ("the main node refused this node").
 
 Protocol: newline-delimited JSON over TCP.
-    node -> main   {"op": "hello", "token": t, "node": i, "name": "node02", "addr": a, "pid": n}
-    main -> node   {"op": "welcome", "job_id": N, "start_time": t}
+    node -> main   {"op": "hello", "token": t, "node": i, "name": "node02", "pid": n,
+                    "addr": a}   addr only when $SLURMSHIM_NODE_ADDR sets it: the main node
+                                 otherwise takes the address the connection comes from
+    main -> node   {"op": "welcome", "job_id": N, "start_time": t, "hosts": HOSTS}
+    main -> node   {"op": "hosts", "hosts": HOSTS}    another node joined
+                   HOSTS = [[addr, name], ...]: the main node and every node that joined
+                   (hosts.py writes them into the node's hosts file, when it keeps one)
     main -> node   {"op": "exit", "code": rc}          the job is over: tasks killed, agent exits 0
-    srun -> main   {"op": "step", "token": t, "step": "3", "timeout": secs,
+    srun -> main   {"op": "step", "token": t, "step": "3", "timeout": secs (0: no cap but the
+                    job's node join deadline),
                     "nodes": {"1": {"env": {...}, "cwd": d, "tasks": [TASK, ...]}, ...}}
                    TASK = {"rank": r, "argv": [...], "env": {overrides of env}, "out": bool,
                            "err": bool, "input": path or null, "stdin": bool}
                    stdin: a file `input` opened on the node, else -- "stdin" true -- a pipe
                    fed with srun's standard input (below), else /dev/null
     main -> srun   {"op": "started"} once every node got its tasks, or
-                   {"op": "error", "message": m} (a node did not join within timeout, or left)
-    main -> node   {"op": "run", "step": s, "env": ..., "cwd": ..., "tasks": [...]}
+                   {"op": "error", "message": m, "missing": [i...], "gone": [i...],
+                    "expired": bool, "join_timeout": secs}: a node did not join within the
+                   step's timeout or (expired) the job's join timeout, or (gone) left the job
+    main -> node   {"op": "run", "step": s, "env": ..., "cwd": ..., "tasks": [...],
+                    "hosts": HOSTS}                   (the hosts first, then the tasks)
     node -> main -> srun (the server adds "node": i)
                    {"op": "io", "step": s, "rank": r, "fd": 1|2, "data": base64}
                    {"op": "task_exit", "step": s, "rank": r, "status": wait status}
@@ -41,8 +50,22 @@ Protocol: newline-delimited JSON over TCP.
                                                      on the node that has "stdin" (each gets
                                                      all of it, as Slurm broadcasts it)
     main -> node   {"op": "end", "step": s}             srun is gone: kill what is left
+    node -> main   {"op": "leaving"}                    the node agent got SIGTERM (Batch stops
+                                                     every node of a terminated job): its end
+                                                     is not a node failure, at first
 A task's output always arrives before its task_exit (same connection, sent in that order).
-The server records who joined (node index -> address): the rendezvous a hostfile also needs.
+The server records who joined (node index -> address): the rendezvous that the node names
+(hosts.py) and a hostfile need.
+
+Node failures.  Every other node must join within the job's join timeout (join_timeout(): the
+job's or the node's $SLURMSHIM_NODE_JOIN_TIMEOUT, else the descriptor's agent_timeout, else
+300 s -- 60 s on the local backend, whose nodes all start with the job), counted from the
+moment the main node's server starts.  srun waits for a node that has not joined yet until
+then, no longer.  A node that never joined by then, or whose agent's connection drops while the
+job runs (its container or machine died; TCP keepalive notices a silent peer within about a
+minute), is a failed node: take_failures() hands it to the main node's runtime (job.py), which
+ends the job NODE_FAIL as Slurm does, unless the job has no_kill (--no-kill), in which case only
+the steps that need the node fail.  AWS Batch itself does nothing when a child node dies.
 """
 from __future__ import annotations
 
@@ -60,14 +83,46 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from .common import StdinWriter, read_json, session_pids, spawn
+from .hosts import ENV_NODE_ADDR, HostsFile, hosts_path, table_of
 
-DEFAULT_CONNECT_TIMEOUT = 900.0
+ENV_JOIN_TIMEOUT = "SLURMSHIM_NODE_JOIN_TIMEOUT"
+DEFAULT_JOIN_TIMEOUT = 300.0      # seconds the other nodes have to join (AWS Batch)
+LOCAL_JOIN_TIMEOUT = 60.0         # the same on the local backend (agent_port 0)
 FIRST_MESSAGE_TIMEOUT = 30.0      # an unauthenticated peer may not hold a connection longer
 MAX_LINE = 256 * 1024 * 1024      # bytes of one message (a step's environments)
 DRAIN_TIMEOUT = 5.0               # how long a task's output may trail its exit
+LEAVE_GRACE = 10.0                # a node stopped by a signal fails the job only this much later
 # the node's own infrastructure variables win over the ones srun sends (see env.py)
 _INFRA_PREFIXES = ("AWS_BATCH_", "ECS_", "AWS_CONTAINER_")
 _INFRA_NAMES = ("AWS_EXECUTION_ENV",)
+
+
+def join_timeout(desc: Dict[str, Any], environ: Optional[Dict[str, str]] = None) -> float:
+    """Seconds the job's other nodes have to join the main node (see the module doc): the job's
+    exported $SLURMSHIM_NODE_JOIN_TIMEOUT, else the node's own, else the descriptor's
+    agent_timeout, else the default.  Values that are not positive numbers are ignored."""
+    environ = os.environ if environ is None else environ
+    for value in ((desc.get("environment") or {}).get(ENV_JOIN_TIMEOUT),
+                  environ.get(ENV_JOIN_TIMEOUT), desc.get("agent_timeout")):
+        try:
+            secs = float(value) if value is not None and str(value).strip() else 0.0
+        except ValueError:
+            continue
+        if secs > 0:
+            return secs
+    return DEFAULT_JOIN_TIMEOUT if int(desc.get("agent_port") or 0) else LOCAL_JOIN_TIMEOUT
+
+
+def _keepalive(sock: socket.socket) -> None:
+    """Notice a peer that vanished without closing (its machine died): TCP keepalive probes
+    after 30 s of silence, every 10 s, 3 unanswered ones end the connection."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for name, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3)):
+            if hasattr(socket, name):
+                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+    except OSError:
+        pass
 
 
 # ------------------------------------------------------------------ wire format
@@ -183,13 +238,33 @@ class _Route:
 
 
 class AgentServer:
-    """Runs on the main node while the batch script runs."""
+    """Runs on the main node while the batch script runs.
+
+    names: the job's node names (index order); main_index / main_addr: the main node's index
+    and address (the first entry of the hosts table); join_timeout: seconds the other nodes
+    have to join, from now (None: no deadline; they are then expected but never failed for
+    being late); on_hosts: called with the hosts table before a node that joined is given
+    any work (the main node's own hosts file)."""
 
     def __init__(self, info: Dict[str, Any], port: int = 0, host: Optional[str] = None,
-                 job_dir: Optional[str] = None, token: Optional[str] = None) -> None:
+                 job_dir: Optional[str] = None, token: Optional[str] = None,
+                 names: Optional[List[str]] = None, main_index: int = 0,
+                 main_addr: Optional[str] = None, join_timeout: Optional[float] = None,
+                 on_hosts: Optional[Callable[[List[Tuple[str, str]]], None]] = None) -> None:
         self.info = dict(info)
         self.token = token or secrets.token_hex(16)
+        self.names = list(names or [])
+        self.main_index = int(main_index)
+        self.main_addr = main_addr
+        self.join_timeout = join_timeout
+        self.join_deadline = time.time() + join_timeout if join_timeout else None
+        self.on_hosts = on_hosts
         self.nodes: Dict[int, Dict[str, Any]] = {}
+        self.failed: Dict[int, str] = {}       # node -> "join" (never joined) | "lost"
+        self._reported: Set[int] = set()
+        self._fail_after: Dict[int, float] = {}
+        self.leave_grace = LEAVE_GRACE
+        self._waiting = 0                      # step requests waiting for nodes
         self._node_conns: Dict[int, _Conn] = {}
         self._steps: Dict[str, _Route] = {}
         self._lock = threading.Lock()
@@ -212,6 +287,46 @@ class AgentServer:
         """What srun on this node needs: where to connect, and the token."""
         return {"host": self.local_host, "port": self.port, "token": self.token}
 
+    def expected(self) -> List[int]:
+        """The other nodes' indices."""
+        return [i for i in range(len(self.names)) if i != self.main_index]
+
+    def _name(self, node: int) -> str:
+        return self.names[node] if 0 <= node < len(self.names) else "node%d" % node
+
+    def host_table(self) -> List[Tuple[str, str]]:
+        """(address, name) of the main node and of every node that joined, in node order.
+        Call with the lock held."""
+        addrs = {n: rec["addr"] for n, rec in self.nodes.items() if rec.get("addr")}
+        if self.main_addr and 0 <= self.main_index < len(self.names):
+            addrs[self.main_index] = self.main_addr
+        return [(addrs[n], self._name(n)) for n in sorted(addrs)
+                if 0 <= n < len(self.names)]
+
+    def take_failures(self, now: Optional[float] = None) -> Dict[int, str]:
+        """Nodes that failed since the last call: node -> "join" (it did not join within the
+        join timeout) or "lost" (its agent's connection dropped while the job ran; one that
+        said it was being stopped counts only leave_grace seconds later, when the job has not
+        been stopped meanwhile).  A step request that waits for a node that will not come is
+        answered first (srun names the node before the job is ended)."""
+        now = time.time() if now is None else now
+        with self._cond:
+            if self._closed:
+                return {}
+            if self.join_deadline is not None and now >= self.join_deadline:
+                late = [n for n in self.expected() if n not in self.nodes and
+                        n not in self.failed]
+                if late:
+                    if self._waiting and now < self.join_deadline + 5.0:
+                        self._cond.notify_all()   # they answer first; then the failure counts
+                        return {}
+                    for n in late:
+                        self.failed[n] = "join"
+            new = {n: why for n, why in self.failed.items() if n not in self._reported and
+                   now >= self._fail_after.get(n, 0.0)}
+            self._reported.update(new)
+        return new
+
     def _accept(self) -> None:
         while not self._closed:
             try:
@@ -232,6 +347,7 @@ class AgentServer:
             return
         sock.settimeout(None)
         if first.get("op") == "hello":
+            _keepalive(sock)
             self._serve_node(conn, lines, first, peer)
         elif first.get("op") == "step":
             self._serve_step(conn, lines, first)
@@ -244,23 +360,37 @@ class AgentServer:
             node = int(hello.get("node", -1))
         except (TypeError, ValueError):
             node = -1
+        addr = hello.get("addr") if isinstance(hello.get("addr"), str) and hello.get("addr") \
+            else peer[0]
         with self._cond:
             if self._closed:
                 conn.send({"op": "exit", "code": self.info.get("exit_code", 0)})
                 conn.close()
                 return
-            old = self._node_conns.get(node)
-            self.nodes[node] = {"name": hello.get("name"), "addr": hello.get("addr") or peer[0],
+            self.nodes[node] = {"name": hello.get("name"), "addr": addr,
                                 "pid": hello.get("pid"), "joined": time.time()}
+            table = self.host_table()
+        if self.on_hosts is not None:
+            self.on_hosts(table)     # this node's name resolves here before it gets work
+        with self._cond:
+            old = self._node_conns.get(node)
             self._node_conns[node] = conn
+            table = self.host_table()
+            others = [c for n, c in self._node_conns.items() if n != node]
             self._cond.notify_all()
         if old is not None:
             old.close()
-        conn.send(dict(self.info, op="welcome"))
+        conn.send(dict(self.info, op="welcome", hosts=[list(e) for e in table]))
+        for other in others:
+            other.send({"op": "hosts", "hosts": [list(e) for e in table]})
         while True:
             msg = lines.next()
             if msg is None:
                 break
+            if msg.get("op") == "leaving":
+                with self._lock:
+                    self.nodes[node]["leaving"] = time.time()
+                continue
             step = msg.get("step")
             with self._lock:
                 route = self._steps.get(str(step)) if step is not None else None
@@ -275,10 +405,17 @@ class AgentServer:
                 self.nodes[node]["left"] = time.time()
             routes = [r for r in self._steps.values() if node in r.nodes]
             closed = self._closed
+            self._cond.notify_all()
         conn.close()
         if not closed:
-            for route in routes:
+            for route in routes:   # srun says "Node failure on ..." before the job ends
                 route.conn.send({"op": "lost", "node": node})
+            with self._cond:
+                if node not in self.failed:
+                    self.failed[node] = "lost"
+                    leaving = (self.nodes.get(node) or {}).get("leaving")
+                    if leaving:   # stopped: the main node's own stop is probably coming
+                        self._fail_after[node] = leaving + self.leave_grace
 
     # -- srun -----------------------------------------------------------------------------
     def _serve_step(self, conn: _Conn, lines: _Lines, req: Dict[str, Any]) -> None:
@@ -286,33 +423,50 @@ class AgentServer:
         plan = req.get("nodes") or {}
         try:
             needed = {int(k) for k in plan}
-            timeout = float(req.get("timeout") or DEFAULT_CONNECT_TIMEOUT)
+            timeout = float(req.get("timeout") or 0)
         except (TypeError, ValueError):
             conn.send({"op": "error", "message": "invalid step request"})
             conn.close()
             return
-        deadline = time.time() + timeout
+        deadline = time.time() + timeout if timeout > 0 else None
+        expired = False
+        reply: Optional[Dict[str, Any]] = None
         with self._cond:
+            self._waiting += 1
             while True:
                 missing = sorted(needed - set(self._node_conns))
                 gone = [n for n in missing if "left" in self.nodes.get(n, {})]
-                left = deadline - time.time()
-                if not missing or gone or left <= 0 or self._closed:
+                now = time.time()
+                expired = self.join_deadline is not None and now >= self.join_deadline
+                ends = [t for t in (deadline, self.join_deadline) if t is not None]
+                if not missing or gone or expired or self._closed or \
+                        (deadline is not None and now >= deadline):
                     break
-                self._cond.wait(min(left, 1.0))
-            if not missing and not self._closed:
+                self._cond.wait(max(0.0, min(ends) - now) if ends else None)
+            if missing:
+                reply = {"op": "error", "missing": missing, "gone": gone, "expired": expired,
+                         "join_timeout": self.join_timeout,
+                         "message": "node agents not connected"}
+            elif self._closed:
+                reply = {"op": "error", "missing": [], "gone": [],
+                         "message": "the job is over"}
+            else:
                 route = _Route(conn, set(needed))
                 self._steps[step] = route
                 targets = {n: self._node_conns[n] for n in needed}
-        if missing or self._closed:
-            conn.send({"op": "error", "missing": missing, "gone": gone,
-                       "message": "node agents not connected"})
+                table = [list(e) for e in self.host_table()]
+                self._waiting -= 1
+        if reply is not None:
+            conn.send(reply)
             conn.close()
+            with self._cond:   # only now may take_failures() report the missing nodes
+                self._waiting -= 1
             return
         for n, target in sorted(targets.items()):
             part = plan.get(str(n)) or {}
             ok = target.send({"op": "run", "step": step, "env": part.get("env") or {},
-                              "cwd": part.get("cwd"), "tasks": part.get("tasks") or []})
+                              "cwd": part.get("cwd"), "tasks": part.get("tasks") or [],
+                              "hosts": table})
             if not ok:
                 conn.send({"op": "lost", "node": n})
         conn.send({"op": "started"})
@@ -363,13 +517,6 @@ class AgentServer:
 
 # ------------------------------------------------------------------ the other nodes' agent
 
-def _my_addr() -> str:
-    try:
-        return socket.gethostbyname(socket.gethostname())
-    except OSError:
-        return "127.0.0.1"
-
-
 def _find_main(desc: Dict[str, Any], placement: Dict[str, Any],
                job_dir: Optional[str]) -> Optional[Tuple[str, int, str]]:
     """(host, port, token) of the main node's server, or None while it is not known yet."""
@@ -414,6 +561,9 @@ class NodeAgent:
         self.spawned = threading.Event()
         self.stopping = False
         self.refused = False
+        path = hosts_path(desc, self.environ)
+        self.hosts = HostsFile(path, desc.get("job_id")) if path else None
+        self.hosts_warned = False
 
     def connect(self, timeout: float) -> bool:
         deadline = time.time() + timeout
@@ -423,14 +573,17 @@ class NodeAgent:
                 sock = None
                 try:
                     sock = socket.create_connection(target[:2], timeout=5)
-                    _send(sock, {"op": "hello", "token": target[2],
-                                 "node": int(self.placement.get("node_index") or 0),
-                                 "name": self.node_name, "addr": _my_addr(),
-                                 "pid": os.getpid()})
+                    hello = {"op": "hello", "token": target[2],
+                             "node": int(self.placement.get("node_index") or 0),
+                             "name": self.node_name, "pid": os.getpid()}
+                    if (self.environ.get(ENV_NODE_ADDR) or "").strip():
+                        hello["addr"] = self.environ[ENV_NODE_ADDR].strip()
+                    _send(sock, hello)
                     lines = _Lines(sock)
                     reply = lines.next()
                     if reply and reply.get("op") in ("welcome", "exit"):
                         sock.settimeout(None)
+                        _keepalive(sock)
                         self.conn = _Conn(sock)
                         self.lines = lines
                         self.first = reply
@@ -453,6 +606,8 @@ class NodeAgent:
         try:
             while msg is not None and msg.get("op") != "exit":
                 op = msg.get("op")
+                if "hosts" in msg:          # welcome, hosts, run: names first, then tasks
+                    self._hosts(msg["hosts"])
                 if op == "run":
                     self._run(str(msg.get("step")), msg)
                 elif op == "signal":
@@ -467,13 +622,20 @@ class NodeAgent:
         return 0
 
     def stop(self) -> None:
-        """From a signal handler: make serve() return (its recv sees the end of stream)."""
+        """From a signal handler: tell the main node this node is being stopped (not failing:
+        AWS Batch stops every node of a job it terminates), then make serve() return (its recv
+        sees the end of stream).  A thread does it: the handler may have interrupted a send
+        that holds the connection's lock."""
         self.stopping = True
-        if self.conn is not None:
-            try:
-                self.conn.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        conn = self.conn
+        if conn is not None:
+            def leave() -> None:
+                conn.send({"op": "leaving"})
+                try:
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            threading.Thread(target=leave, name="agent-leave", daemon=True).start()
 
     def shutdown(self) -> None:
         """The job is over (or the main node is gone): no task of this node survives."""
@@ -499,6 +661,17 @@ class NodeAgent:
                         os.kill(pid, signal.SIGKILL)
                     except OSError:
                         pass
+
+    def _hosts(self, entries: Any) -> None:
+        """The job's node names into this node's hosts file (hosts.py), when it keeps one."""
+        if self.hosts is None:
+            return
+        error = self.hosts.update(table_of(entries))
+        if error and not self.hosts_warned:
+            self.hosts_warned = True
+            sys.stderr.write("slurmstepd: warning: %s: cannot add the job's node names to the "
+                             "hosts file: %s\n" % (self.node_name, error))
+            sys.stderr.flush()
 
     # -- tasks ------------------------------------------------------------------------------
     def _env(self, base: Dict[str, str], extra: Dict[str, str]) -> Dict[str, str]:
@@ -663,8 +836,7 @@ def run_node_agent(desc: Dict[str, Any], placement: Dict[str, Any], job_dir: Opt
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_term)
-    timeout = float(desc.get("agent_timeout") or DEFAULT_CONNECT_TIMEOUT) \
-        if timeout is None else timeout
+    timeout = join_timeout(desc) if timeout is None else timeout
     try:
         if not agent.connect(timeout):
             if agent.stopping:

@@ -79,12 +79,22 @@ default shown.  Times are POSIX seconds, memory is MiB, time limits are minutes.
                              job's descriptor.  null (a descriptor made by hand) = a random one
                              published in the 0600 <stage dir>/agent.json (agent_port 0), else
                              a digest of this descriptor (runtime/agent.py)
-    agent_timeout    float?  seconds a node agent tries to join the main node, and srun waits
-                             for nodes that have not joined (null: 900; srun locally: 60)
+    agent_timeout    float?  seconds the other nodes have to join the main node, from its start
+                             (also how long a node agent tries to reach it); a node that has
+                             not joined by then has failed (NODE_FAIL, see no_kill).  The job's
+                             or the node's $SLURMSHIM_NODE_JOIN_TIMEOUT wins; null: 300 (60 on
+                             the local backend, agent_port 0)
+    no_kill          bool    --no-kill: a failed node (never joined, or lost) does not end the
+                             job; only steps that need it fail.  Default false: the job ends
+                             NODE_FAIL, as Slurm ends it
     provide_srun     bool    put an `srun` that runs slurmshim.runtime.srun first on PATH
     user_env         str     what "the user's environment on the node" is for --export=NONE
                              and lists: "inherit" (the runtime's environment: a container's
                              image environment; default) or "login" (only its login variables)
+    steps_urls       [str]?  Batch with an s3_bucket: presigned PUT URLs, one per Batch attempt
+                             (index AWS_BATCH_JOB_ATTEMPT - 1), where the main node uploads its
+                             srun step records for sacct (runtime/stepsync.py); absent: the
+                             steps are not recorded on the host
 
 Placement comes from the AWS_BATCH_* variables, which the local backend sets too
 (placement_environ builds them): AWS_BATCH_JOB_ARRAY_INDEX (position p, 0-based),
@@ -124,7 +134,7 @@ DEFAULTS: Dict[str, Any] = {
     "export": None, "signal": None, "restart_count": 0, "efa": False, "stage": None,
     "slurm_conf": "/etc/slurm/slurm.conf", "umask": None, "prio_process": 0, "kill_wait": 30,
     "enforce_time_limit": False, "tee_output": False, "agent_port": 0, "agent_token": None,
-    "agent_timeout": None, "provide_srun": True, "user_env": "inherit",
+    "agent_timeout": None, "no_kill": False, "provide_srun": True, "user_env": "inherit",
 }
 
 

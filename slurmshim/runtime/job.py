@@ -13,6 +13,18 @@ script's (128 + the stop signal: see stopped_rc), so AWS Batch, which sees nothi
 container's exit status, cannot take a timed-out job that trapped SIGTERM for a success.  Other
 nodes run the node agent (runtime/agent.py).
 
+Multi-node jobs: the main node runs the agent server the other nodes join (agent.py).  A node
+that does not join within the join timeout ($SLURMSHIM_NODE_JOIN_TIMEOUT, default 300 s from
+the job's start; 60 s on the local backend), or whose agent is lost while the job runs, has
+failed: the job's error stream gets "error: Nodes node03 not responding: <why>" (what
+slurmctld would log) and, as Slurm does, the job is stopped NODE_FAIL (banner "DUE TO NODE
+FAILURE, SEE SLURMCTLD LOG FOR DETAILS", a non-zero exit status) -- on both backends; AWS
+Batch on its own would let the job run on without the node.  With the descriptor's no_kill
+(--no-kill) the job runs on and only the steps that need the node fail.  On AWS Batch the main
+node's address (hosts.node_addr) is srun's SLURM_LAUNCH_NODE_IPADDR, and the job's node names
+are made to resolve on every node (hosts.py); the local backend's nodes are all this machine:
+no hosts file is touched there.
+
 The supervisor (local backend) tells the runtime why it signals by writing
 <stage>/<raw id>/control.json first (common.request_signal): {"reason": "CANCELLED" | "TIMEOUT" |
 "REQUEUE" | "PREEMPTED" | "NODE_FAIL", "target": "all" | "batch" | "steps"}.  With a reason the
@@ -26,7 +38,8 @@ should kill the job's session too (status.json "batch_pid" is its session id).
 Files under <stage>/<raw id>/ (when the descriptor has a stage):
     status.json   written at start (state RUNNING, pid, paths) and at the end: state
                   (COMPLETED FAILED CANCELLED TIMEOUT REQUEUED PREEMPTED NODE_FAIL), exit_code,
-                  signal, rc, reason, start_time, end_time, node, steps, nodes_joined
+                  signal, rc, reason, start_time, end_time, node, steps, nodes_joined,
+                  failed_nodes ({name: "join" | "lost"}; also written when a node fails)
     steps/        the step directory (SLURMSHIM_STEP_DIR): counter, step-<id>.json, job.json
     agent.json    the main node's agent address and token (multi-node, agent_port 0; 0600)
     control.json  written by the supervisor, consumed by the runtime
@@ -45,12 +58,13 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .agent import (DEFAULT_CONNECT_TIMEOUT, AgentServer, main_token, run_node_agent,
+from .agent import (ENV_JOIN_TIMEOUT, AgentServer, join_timeout, main_token, run_node_agent,
                     write_private_json)
 from .common import (StepDir, cancel_banner, error_line, exit_info, kill_session,
                      session_pids, spawn, take_control, write_fd, write_json)
-from .descriptor import (ENV_START_TIME, DescriptorError, load_descriptor,
+from .descriptor import (ENV_START_TIME, DescriptorError, compress_hostlist, load_descriptor,
                          placement_from_environ, stage_dir_for, task_ids)
+from .hosts import HostsFile, hosts_path, node_addr
 from .env import job_environment, job_times, node_name_of
 from .fname import default_output, expand_pattern
 
@@ -180,6 +194,10 @@ class BatchJob:
         self.status: Dict[str, Any] = {}
         self.server: Optional[AgentServer] = None
         self.signal_sent = False
+        self.main_addr: Optional[str] = None     # multi-node on AWS Batch: this node's address
+        self.hosts: Optional[HostsFile] = None
+        self.hosts_warned = False
+        self.failed_nodes: Dict[str, str] = {}   # node name -> "join" | "lost"
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _write_status(self, **fields: Any) -> None:
@@ -188,7 +206,10 @@ class BatchJob:
             write_json(os.path.join(self.job_dir, "status.json"), self.status)
 
     def _banner(self, reason: str, signum: int) -> None:
-        text = cancel_banner("JOB %d" % self.raw_id, self.node, reason, signum)
+        self._job_error(cancel_banner("JOB %d" % self.raw_id, self.node, reason, signum))
+
+    def _job_error(self, text: str) -> None:
+        """A line of slurmstepd's into the job's error stream (and the runtime's own, tee)."""
         write_fd(self.err_fd, text)
         if self.own_err is not None and self.own_err != self.err_fd:
             write_fd(self.own_err, text)
@@ -303,6 +324,37 @@ class BatchJob:
         if self.kill_at is not None and now >= self.kill_at and self.child is not None:
             kill_session(self.child, signal.SIGKILL)
             self.kill_at = now + 5  # again later if something survives
+        self._check_nodes(now)
+
+    def _check_nodes(self, now: float) -> None:
+        """Multi-node: a node that did not join within the join timeout, or whose agent was
+        lost, has failed.  Say so in the job's error stream (what slurmctld would log: "Nodes
+        ... not responding"), and end the job NODE_FAIL as Slurm does -- unless the job has
+        no_kill (--no-kill), which keeps it running on the nodes it has (steps that need a
+        failed node fail)."""
+        if self.server is None or self.stop_reason is not None:
+            return      # (a job being stopped: its nodes are stopped too, Batch's included)
+        failed = self.server.take_failures(now)
+        if not failed:
+            return
+        names = self.desc.get("node_names") or []
+        for kind in ("join", "lost"):
+            nodes = [names[n] if 0 <= n < len(names) else "node%d" % n
+                     for n, why in sorted(failed.items()) if why == kind]
+            if not nodes:
+                continue
+            for name in nodes:
+                self.failed_nodes[name] = kind
+            if kind == "join":
+                why = "no node agent joined within %g seconds of the job's start (%s)" % (
+                    self.server.join_timeout or 0, ENV_JOIN_TIMEOUT)
+            else:
+                why = "its node agent's connection to the main node was lost"
+            self._job_error(error_line("Nodes %s not responding: %s"
+                                       % (compress_hostlist(nodes), why)))
+        self._write_status(failed_nodes=dict(self.failed_nodes))
+        if not self.desc.get("no_kill") and self.stop_reason is None:
+            self._stop("NODE_FAIL")
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> int:
@@ -329,6 +381,8 @@ class BatchJob:
                 n += 1
             os.replace(step_path, "%s.prev%d" % (step_path, n))
         self._steps = StepDir(step_path)
+        from .stepsync import setup as stepsync_setup  # AWS Batch: srun steps to sacct
+        stepsync_setup(self._steps.path, d, self.placement)
         if d.get("umask"):
             try:
                 os.umask(int(str(d["umask"]), 8))
@@ -409,7 +463,8 @@ class BatchJob:
             "cpus_per_task": d.get("cpus_per_task"), "kill_wait": d.get("kill_wait"),
             "restart_count": d.get("restart_count"), "start_time": self.start_time,
             "work_dir": d.get("work_dir"), "open_mode": d.get("open_mode"),
-            "node_wait": self._node_wait(), "agent_port": d.get("agent_port")})
+            "join_timeout": self.server.join_timeout if self.server else None,
+            "launch_addr": self.main_addr, "agent_port": d.get("agent_port")})
         batch_rec = {"job_id": self.raw_id, "step_id": "batch", "name": "batch",
                      "state": "RUNNING", "start_time": self.start_time,
                      "ntasks": 1, "ncpus": int((d.get("cpus_per_node") or [1])[0]),
@@ -457,24 +512,42 @@ class BatchJob:
     def _start_server(self) -> None:
         """Multi-node: the agent server the other nodes join, started before the script so
         that its first srun finds it; srun reads its address and token from <step dir>/agent.json
-        (owner-only, like <stage>/agent.json for the local backend's node agents)."""
-        port = int(self.desc.get("agent_port") or 0)
+        (owner-only, like <stage>/agent.json for the local backend's node agents).  On AWS Batch
+        (a fixed agent port: the nodes are separate machines) this node's address is the job's
+        launch address (srun's SLURM_LAUNCH_NODE_IPADDR) and the first line of the node names
+        the runtime makes resolvable (hosts.py); the local backend's nodes are all this
+        machine, whose names are left alone."""
+        d = self.desc
+        port = int(d.get("agent_port") or 0)
         if self.job_dir:
             try:
                 os.unlink(os.path.join(self.job_dir, "agent.json"))  # a previous run's
             except OSError:
                 pass
-        token = main_token(self.desc, publishes=bool(self.job_dir) and not port)
+        token = main_token(d, publishes=bool(self.job_dir) and not port)
+        main_index = int(self.placement.get("main_node_index") or 0)
+        if port:
+            self.main_addr = node_addr(self.environ)
+            path = hosts_path(d, self.environ)
+            if path:
+                self.hosts = HostsFile(path, self.raw_id)
+                self._on_hosts([(self.main_addr, self.node)])
         self.server = AgentServer({"job_id": self.raw_id, "start_time": self.start_time},
-                                  port=port, job_dir=self.job_dir, token=token)
+                                  port=port, job_dir=self.job_dir, token=token,
+                                  names=list(d.get("node_names") or []), main_index=main_index,
+                                  main_addr=self.main_addr,
+                                  join_timeout=join_timeout(d, self.environ),
+                                  on_hosts=self._on_hosts if self.hosts else None)
         write_private_json(os.path.join(self._steps.path, "agent.json"), self.server.address())
 
-    def _node_wait(self) -> float:
-        """How long srun waits for another node's agent to join: on AWS Batch nodes start
-        minutes apart; locally they all start with the job."""
-        if self.desc.get("agent_timeout"):
-            return float(self.desc["agent_timeout"])
-        return 60.0 if not int(self.desc.get("agent_port") or 0) else DEFAULT_CONNECT_TIMEOUT
+    def _on_hosts(self, table: List[Tuple[str, str]]) -> None:
+        if self.hosts is None:
+            return
+        error = self.hosts.update(table)
+        if error and not self.hosts_warned:
+            self.hosts_warned = True
+            write_fd(2, "slurmstepd: warning: %s: cannot add the job's node names to the hosts "
+                        "file: %s\n" % (self.node, error))
 
     def _wait(self) -> int:
         """Wait for the batch script.  waitpid(-1) also reaps orphans that the kernel hands to
@@ -526,6 +599,9 @@ class BatchJob:
             step_state = "CANCELLED" if self.stop_reason else state
             self._steps.write_record(dict(batch_rec, state=step_state, end_time=end,
                                           exit_code=info["exit_code"], signal=info["signal"]))
+        if getattr(self, "_steps", None) is not None:
+            from .stepsync import sync  # the final records (never fails the job)
+            sync(self._steps.path, final=True)
         rc = stopped_rc(info, self.stop_reason, int(self.stop_signal))
         if self.server is not None:
             self.server.finish(rc)
@@ -534,6 +610,7 @@ class BatchJob:
             steps = [r["step_id"] for r in self._steps.records()]
         self._write_status(state=state, exit_code=info["exit_code"], signal=info["signal"],
                            rc=rc, reason=self.stop_reason, end_time=end, steps=steps,
+                           failed_nodes=dict(self.failed_nodes),
                            nodes_joined={str(k): v for k, v in
                                          (self.server.nodes if self.server else {}).items()})
         return rc

@@ -18,8 +18,14 @@ Tasks on this node are forked here; the tasks that the layout puts on the job's 
 are sent, through the main node's agent server, to those nodes' agents (runtime/agent.py), which
 start them in their own process groups and stream their output and exit statuses back; srun
 labels and writes the output, forwards signals and reports every task's exit as usual.  Nodes
-whose agent has not joined yet are waited for ($SLURMSHIM_SRUN_NODE_WAIT seconds, else the
-job's node_wait); a node lost mid-step fails its tasks with exit code 1.
+whose agent has not joined yet are waited for until the job's join timeout runs out
+($SLURMSHIM_NODE_JOIN_TIMEOUT, default 300 s from the job's start; agent.py), or sooner
+($SLURMSHIM_SRUN_NODE_WAIT seconds, an optional cap of one srun's own); then srun fails naming
+them ("Unable to create step for job N: node03 not responding: ...").  A node lost mid-step:
+"srun: error: Node failure on node02" (Slurm's words), its tasks fail with exit code 1, srun
+exits non-zero -- and the job ends NODE_FAIL unless it has --no-kill (job.py).  The tasks'
+SLURM_LAUNCH_NODE_IPADDR (and SLURM_SRUN_COMM_HOST) is the main node's address on AWS Batch,
+which the other nodes reach (MASTER_ADDR for torch.distributed), 127.0.0.1 on the local backend.
 
 stdin, as srun(1) has it ("-i, --input": by default srun redirects stdin to all tasks; "IO
 Redirection": "stdin will be redirected from the standard input of srun to all remote tasks"):
@@ -48,6 +54,7 @@ from .fname import expand_pattern
 PROG = "srun"
 ENV_NODE_WAIT = "SLURMSHIM_SRUN_NODE_WAIT"   # seconds to wait for other nodes' agents to join
 ANNOUNCE_AFTER = 2.0   # seconds of waiting for nodes before srun says it is waiting
+STOP_GRACE = 2.0       # seconds a pending step stopped by a signal waits for the server's answer
 
 # long name -> (short letter or None, argument: 0 none / 1 required / 2 optional, kind)
 # kind: the key in opts, "ignore" (accepted, no effect) or "warn" (accepted, warning)
@@ -750,7 +757,7 @@ class Step:
         """Start the tasks of the other nodes through the main node's agent server (which
         relays to each node's agent, runtime/agent.py), waiting for nodes that have not joined
         yet.  Their output and exits come back through _on_remote."""
-        from .agent import DEFAULT_CONNECT_TIMEOUT, StepClient  # only multi-node steps need it
+        from .agent import ENV_JOIN_TIMEOUT, StepClient  # only multi-node steps need it
         address = read_json(os.path.join(self.steps.path, "agent.json")) if self.steps else None
         if not address or not address.get("port"):
             raise StepError("Unable to create step for job %d: no node agent server for the "
@@ -771,8 +778,10 @@ class Step:
         self._rbuf: Dict[Tuple[int, int], bytes] = {}
         self._rpending = set(ranks)
         self._lost: List[int] = []
-        timeout = float(self.environ.get(ENV_NODE_WAIT) or self.info.get("node_wait") or
-                        DEFAULT_CONNECT_TIMEOUT)
+        try:   # an optional cap of this srun's own; the job's join timeout bounds it anyway
+            timeout = max(0.0, float(self.environ.get(ENV_NODE_WAIT) or 0))
+        except ValueError:
+            timeout = 0.0
         client = StepClient(address, self._on_remote)
         try:
             client.start(str(self.step_id), plan, timeout)
@@ -785,7 +794,9 @@ class Step:
         while not client.replied.wait(0.05):
             stop = [s for s in self.pending if s in (signal.SIGTERM, signal.SIGINT,
                                                     signal.SIGQUIT, signal.SIGHUP)]
-            if stop:
+            # the job ending because a node never joined: the server's answer naming it is
+            # already on its way (agent.py answers before the job is told); read it first
+            if stop and not client.replied.wait(STOP_GRACE):
                 sys.stderr.write("%s: Cancelled pending job step with signal %d\n"
                                  % (PROG, stop[0]))
                 raise StepError("Unable to create step for job %d: Job/step already "
@@ -802,6 +813,14 @@ class Step:
                        if self.node_names[n] not in gone]
             if gone:
                 why = "Node failure on %s" % compress_hostlist(gone)
+            elif missing and reply.get("expired"):
+                why = "%s not responding: no node agent joined within %g seconds of the " \
+                    "job's start (%s)" % (compress_hostlist(missing),
+                                          float(reply.get("join_timeout") or 0),
+                                          ENV_JOIN_TIMEOUT)
+                if self.info.get("agent_port"):   # AWS Batch: a fixed port between containers
+                    why += " (they join the main node on TCP port %d)" % int(
+                        self.info["agent_port"])
             elif missing:
                 why = "%s not responding: no node agent joined within %d seconds" \
                     % (compress_hostlist(missing), int(timeout))
@@ -946,6 +965,8 @@ class Step:
             self.steps.write_record(dict(record, state=state, end_time=time.time(),
                                          exit_code=info["exit_code"], signal=info["signal"],
                                          pid=None))
+            from .stepsync import sync  # AWS Batch: this step to sacct (never fails srun)
+            sync(self.steps.path)
         return info["rc"]
 
 

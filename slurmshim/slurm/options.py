@@ -793,7 +793,8 @@ def _no_kill(spec, v, ctx):
         spec.extra["no-kill"] = False
     else:
         raise invalid("Invalid --no-kill specification")
-    return "a failed instance ends the job"
+    return ("a node that fails only fails the steps that need it" if spec.extra["no-kill"]
+            else "a node that fails ends the job (NODE_FAIL)")
 
 
 def _no_requeue(spec, v, ctx):
@@ -1446,8 +1447,8 @@ ROWS: tuple[OptionRow, ...] = (
               meaning="launch without an allocation (root)", apply=_reject(
                   "--no-allocate: slurmshim always allocates resources")),
     OptionRow("no-kill", "k", arg=OPTIONAL, env=("SBATCH_NO_KILL",), srun_env=("SLURM_NO_KILL",),
-              commands=BOTH, support="ignored", reason="a failed cloud instance ends the job",
-              meaning="keep running when a node fails", apply=_no_kill, usage="[--no-kill]",
+              commands=BOTH, meaning="keep running when a node fails (on Batch: a child node; "
+              "the main node's end is always the job's)", apply=_no_kill, usage="[--no-kill]",
               help="  -k, --no-kill               do not kill job on node failure"),
     OptionRow("no-requeue", arg=NONE, env=("SBATCH_NO_REQUEUE",),
               meaning="never requeue (Spot reclaims are not retried)", apply=_no_requeue,

@@ -76,9 +76,20 @@ job, an array's chunk parents (Batch stops the children), single children `<pare
 delivers SIGTERM, then SIGKILL 30 s later; any other signal cannot be delivered to a Batch
 container and is refused with a Slurm-style error.
 
+srun steps
+----------
+A plain or multi-node job (or a requeued array task) planned with ``[aws] s3_bucket`` carries
+presigned PUT URLs in its descriptor (``steps_urls``, one per Batch attempt, made locally by
+BatchClient.presign_put: no API call, valid 7 days at most and no longer than the submitter's
+temporary credentials); its runtime puts its srun step records there (runtime/stepsync.py).
+When a refresh sees an attempt end (the job's end, a Batch retry in its history, a requeue),
+_attempt_step queues one S3 GetObject of that attempt's object, done after the ledger
+transaction (side by side when many), and its steps are saved under that attempt (kv
+``batch:steps:<job>:<attempt>`` marks it read).  Running and pending jobs cost nothing.
+
 Limitations (documented in README): an array task whose raw id is the array id (the last
-index) is split off last; srun steps inside a Batch job are not in the ledger (no shared stage
-directory).
+index) is split off last; srun steps of array tasks, of jobs on partitions without s3_bucket,
+and of jobs ending after their URL expired are not in the ledger.
 """
 from __future__ import annotations
 
@@ -209,16 +220,25 @@ class BatchBackend:
         return list(translate.validate_for_batch(spec, part, ctl.config.aws) or [])
 
     def plan(self, ctl: "Controller", rec: JobRecord, spec: JobSpec, part: Partition, *,
-             ignore_dependency: bool = False, positions: list[int] | None = None):
+             ignore_dependency: bool = False, positions: list[int] | None = None,
+             steps: bool = True):
         """translate.plan_submission, then the plugins' batch_job_definition (and the
         definition named by its content again) and batch_submit_job (once per SubmitJob):
-        what is sent, registered, cached and shown by --test-only is what the plugins made."""
+        what is sent, registered, cached and shown by --test-only is what the plugins made.
+        `steps`: presign the step records' upload URLs (with [aws] s3_bucket; no API call)."""
         from . import translate
+        presign = None
+        bucket = ctl.config.aws.s3_bucket if ctl.config.aws else None
+        if steps and bucket:
+            client = self.client(ctl)
+
+            def presign(key: str) -> str:
+                return client.presign_put(bucket, key)
         plan = translate.plan_submission(
             spec, rec, part, ctl.config.aws, cluster_name=ctl.config.cluster_name,
             native_deps=self._native_deps(ctl, spec), runtime_bundle=runtime_bundle(),
             kill_wait=ctl.config.kill_wait, ignore_dependency=ignore_dependency,
-            positions=positions)
+            positions=positions, steps_presign=presign)
         self._run_plugins(ctl, plan, spec, part)
         return plan
 
@@ -238,7 +258,7 @@ class BatchBackend:
                          part: Partition) -> str:
         """`sbatch --test-only` on a Batch partition: the exact requests, as JSON."""
         from . import translate
-        return translate.test_only_report(self.plan(ctl, rec, spec, part))
+        return translate.test_only_report(self.plan(ctl, rec, spec, part, steps=False))
 
     def submit(self, ctl: "Controller", rec: JobRecord, spec: JobSpec, part: Partition) -> None:
         """Submit now, or leave the job PENDING for a later kick/refresh (held, begin time,
@@ -349,6 +369,8 @@ class BatchBackend:
             "base": rec.restarts if restarts_base is None else restarts_base,
             "def": plan.job_definition_name, "submitted": time.time(),
         }
+        if getattr(plan, "steps_prefix", None):
+            info["steps"] = f"s3://{plan.s3_bucket}/{plan.steps_prefix}"
         fields: dict[str, Any] = {"backend_id": json.dumps(ids)}
         if reason is not None:
             fields["reason"] = reason
@@ -795,6 +817,7 @@ class BatchBackend:
                     resubmit.append((fresh, again))
             for aid, recs, children in array_work:
                 resubmit.extend(self._apply_array(ctl, aid, plans.get(aid, {}), children, now))
+        self._fetch_steps(ctl)
         for rec, base in resubmit:
             self._resubmit(ctl, rec, base)
 
@@ -957,8 +980,7 @@ class BatchBackend:
                         num_cpus=rec.num_cpus, num_nodes=rec.num_nodes, node_list=rec.node_list)
         self._attempt_step(ctl, end, plan)
 
-    @staticmethod
-    def _attempt_step(ctl, attempt: JobRecord, plan: dict) -> None:
+    def _attempt_step(self, ctl, attempt: JobRecord, plan: dict) -> None:
         """The batch step of one attempt, from the attempt's record (its `restarts` is the
         attempt number), as Slurm's accounting ends it: a cancelled, timed-out or requeued
         attempt's batch step is CANCELLED by its signal (SIGTERM), a node failure's CANCELLED
@@ -986,6 +1008,56 @@ class BatchBackend:
             num_tasks=1, num_nodes=1,
             node_list=nodes[0] if nodes else (attempt.node_list or ""),
             attempt=attempt.restarts))
+        self._want_steps(ctl, attempt, plan)
+
+    # -- srun steps (the runtime's step records, through S3) --------------------------------
+    def _want_steps(self, ctl, attempt: JobRecord, plan: dict) -> None:
+        """Queue the GET of an ended attempt's srun step records (runtime/stepsync.py put them
+        at the plan's `steps` prefix + `<attempt>.json`), once per attempt: _apply reads them
+        after its transaction (no network call while the ledger is locked)."""
+        prefix = plan.get("steps")
+        if not prefix or attempt.job_id is None:
+            return
+        key = f"batch:steps:{attempt.job_id}:{attempt.restarts}"
+        if ctl.ledger.kv_get(key):
+            return
+        pending = self.__dict__.setdefault("_steps_pending", {})
+        pending[(attempt.job_id, attempt.restarts)] = (
+            f"{prefix}{attempt.restarts}.json", attempt.node_list or self._node_list(plan),
+            attempt.end_time)
+
+    def _fetch_steps(self, ctl: "Controller") -> None:
+        """One S3 GetObject per queued attempt; its steps saved under that attempt (a missing
+        object: the job ran no srun, or its runtime could not upload -- nothing to save)."""
+        pending = self.__dict__.pop("_steps_pending", None)
+        if not pending:
+            return
+        client = self.client(ctl)
+        items = sorted(pending.items())
+
+        def get(item) -> bytes | None:
+            (job_id, _attempt), (url, _nodes, _ended) = item
+            bucket, _, key = url[len("s3://"):].partition("/")
+            try:
+                return client.get_object_or_none(bucket, key)
+            except SlurmError as exc:
+                self.warnings.append(f"job {job_id}: cannot read its srun steps from "
+                                     f"s3://{bucket}/{key}: {getattr(exc, 'detail', '') or exc}")
+                return None
+        if len(items) > 1:   # many jobs ended at once: GETs side by side (botocore's pool)
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
+                bodies = list(pool.map(get, items))
+        else:
+            bodies = [get(i) for i in items]
+        got: dict[tuple[int, int], list[StepRecord]] = {}
+        for ((job_id, attempt), (_url, nodes, ended)), body in zip(items, bodies):
+            got[(job_id, attempt)] = steps_from_upload(body, job_id, attempt, nodes, ended)
+        with ctl.ledger.transaction():
+            for (job_id, attempt), steps in got.items():
+                for st in steps:
+                    ctl.ledger.save_step(st)
+                ctl.ledger.kv_set(f"batch:steps:{job_id}:{attempt}", "1")
 
     def _requeued(self, ctl, rec: JobRecord, hold: bool, now: float, view=None,
                   plan: dict | None = None) -> None:
@@ -1530,6 +1602,49 @@ class JobWaiter:
             self.backoff.reset()
 
 
+def steps_from_upload(body: bytes | None, job_id: int, attempt: int, node_list: str = "",
+                      ended: float | None = None) -> list[StepRecord]:
+    """The srun steps of one attempt from what runtime/stepsync.py uploaded (a JSON list of
+    the step directory's records; None or anything unreadable: none).  A step still RUNNING
+    in it outlived its runtime (the container was killed: a Spot reclaim, Batch's timeout)
+    and ended CANCELLED by SIGKILL when the attempt did (`ended`), as Slurm's stepmgr ends the
+    steps of a lost node.  Pure."""
+    if not body:
+        return []
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return []
+    out: list[StepRecord] = []
+    for step in data if isinstance(data, list) else []:
+        if not isinstance(step, dict):
+            continue
+        sid = str(step.get("step_id"))
+        if sid in ("batch", "None", "") or not (sid.isdigit() or sid == "extern"):
+            continue
+        try:
+            state = JobState(str(step.get("state") or "COMPLETED").split()[0])
+        except ValueError:
+            state = JobState.FAILED
+        if not state.is_terminal:
+            state = JobState.CANCELLED
+            step = dict(step, exit_code=0, signal=9,
+                        end_time=step.get("end_time") or ended)
+        try:
+            out.append(StepRecord(
+                job_id=job_id, step_id=sid, name=str(step.get("name") or ""), state=state,
+                exit_code=int(step.get("exit_code") or 0),
+                exit_signal=int(step.get("signal") or 0),
+                start_time=float(step["start_time"]) if step.get("start_time") else None,
+                end_time=float(step["end_time"]) if step.get("end_time") else None,
+                num_cpus=int(step.get("ncpus") or 1), num_tasks=int(step.get("ntasks") or 1),
+                num_nodes=int(step.get("nnodes") or 1),
+                node_list=str(step.get("node_list") or node_list), attempt=attempt))
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
 def _node_names(part: Partition, count: int) -> list[str]:
     names = list(part.node_names[:count])
     if len(names) >= count:
@@ -1542,4 +1657,5 @@ def _node_names(part: Partition, count: int) -> list[str]:
     return [f"{prefix}{i:0{width}d}" for i in range(1, count + 1)]
 
 
-__all__ = ["BatchBackend", "JobFollower", "JobWaiter", "runtime_bundle", "batch_ids_of"]
+__all__ = ["BatchBackend", "JobFollower", "JobWaiter", "runtime_bundle", "batch_ids_of",
+           "steps_from_upload"]

@@ -39,6 +39,7 @@ ACTIVE_STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
 TERMINAL_STATUSES = ("SUCCEEDED", "FAILED")
 ALL_STATUSES = ACTIVE_STATUSES + TERMINAL_STATUSES
 MAX_ATTEMPTS = 8
+PRESIGN_MAX = 7 * 24 * 3600   # SigV4 query authentication: X-Amz-Expires <= 604800
 
 CREDENTIALS_HELP = ("Unable to locate AWS credentials: run `aws configure` (or `aws sso login`), "
                     "set AWS_PROFILE or [aws] profile in slurmshim.toml, or export "
@@ -767,6 +768,53 @@ class BatchClient:
         except Exception as exc:
             raise map_error(exc, "GetObject", submitting=True) from exc
 
+    def get_object_or_none(self, bucket: str, key: str) -> bytes | None:
+        """GetObject's body, None when there is no such object (or bucket)."""
+        try:
+            resp = self.s3.get_object(Bucket=bucket, Key=key)
+            return resp["Body"].read()
+        except Exception as exc:
+            if isinstance(exc, SlurmError):
+                raise
+            if error_code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
+                return None
+            raise map_error(exc, "GetObject") from exc
+
+    def presign_put(self, bucket: str, key: str, expires: int = PRESIGN_MAX) -> str:
+        """A presigned PUT URL for s3://bucket/key (SigV4 query auth, no API call), valid
+        `expires` seconds, at most 7 days (SigV4's limit) -- and no longer than the credentials
+        that sign it: temporary ones (SSO, an assumed role, a session token) end it sooner.
+        Signed here with the standard library (sbatch's fast path loads no botocore) from
+        static environment credentials, else from botocore's credential chain."""
+        expires = max(1, min(int(expires), PRESIGN_MAX))
+        env = os.environ if self._environ is None else self._environ
+        s = resolve_settings(self.aws, env)
+        key_id, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
+        token = env.get("AWS_SESSION_TOKEN") or env.get("AWS_SECURITY_TOKEN") or None
+        region = s["region"]
+        if not (key_id and secret) or env.get("AWS_PROFILE") or \
+                env.get("AWS_DEFAULT_PROFILE") or (self.aws and self.aws.profile):
+            try:
+                if self._session is None:
+                    self._session = self._make_session()
+                creds = self._session.get_credentials()
+                frozen = creds.get_frozen_credentials() if creds is not None else None
+                region = region or self._session.get_config_variable("region")
+            except SlurmError:
+                raise
+            except Exception as exc:
+                raise map_error(exc, "PutObject", submitting=True) from exc
+            if frozen is None or not frozen.access_key:
+                raise SubmitError("Unable to contact slurm controller (connect failure)",
+                                  detail=CREDENTIALS_HELP)
+            key_id, secret, token = frozen.access_key, frozen.secret_key, frozen.token
+        region = region or "us-east-1"
+        endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or \
+            (self.aws.endpoint_url if self.aws else None) or None
+        return presign_s3(
+            "PUT", s3_object_url(bucket, key, region, endpoint), region, key_id, secret,
+            token, expires, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+
     # -- CloudWatch Logs -------------------------------------------------------------------
     def get_log_events(self, group: str, stream: str, token: str | None = None, *,
                        limit: int = 10000) -> dict:
@@ -775,6 +823,53 @@ class BatchClient:
         if token:
             params["nextToken"] = token
         return self.call("logs", "GetLogEvents", **params)
+
+
+# ---------------------------------------------------------------- S3 presigning (stdlib)
+
+
+
+def s3_object_url(bucket: str, key: str, region: str, endpoint: str | None = None) -> str:
+    """The URL of an S3 object: path style under an explicit endpoint (moto, MinIO, a VPC
+    endpoint), else virtual-hosted `https://<bucket>.s3.<region>.amazonaws.com/<key>` (path
+    style on s3.<region>.amazonaws.com for bucket names with dots, which TLS cannot cover)."""
+    from urllib.parse import quote
+    path = quote(key, safe="/~")
+    if endpoint:
+        return f"{endpoint.rstrip('/')}/{bucket}/{path}"
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    if "." in bucket:
+        return f"https://s3.{region}.{suffix}/{bucket}/{path}"
+    return f"https://{bucket}.s3.{region}.{suffix}/{path}"
+
+
+def presign_s3(method: str, url: str, region: str, key_id: str, secret: str,
+               token: str | None, expires: int, amz_date: str) -> str:
+    """SigV4 query-string authentication of `method url` for S3 (UNSIGNED-PAYLOAD, only the
+    host header signed): what botocore's generate_presigned_url makes, byte for byte."""
+    import hashlib
+    import hmac
+    from urllib.parse import quote, urlsplit
+    parts = urlsplit(url)
+    day = amz_date[:8]
+    scope = f"{day}/{region}/s3/aws4_request"
+    params = {"X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Credential": f"{key_id}/{scope}",
+              "X-Amz-Date": amz_date, "X-Amz-Expires": str(int(expires)),
+              "X-Amz-SignedHeaders": "host"}
+    if token:
+        params["X-Amz-Security-Token"] = token
+    def encode(items) -> str:
+        return "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in items)
+    canonical = "\n".join([method, parts.path or "/", encode(sorted(params.items())),
+                           f"host:{parts.netloc}\n", "host", "UNSIGNED-PAYLOAD"])
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    k = ("AWS4" + secret).encode()
+    for part in (day, region, "s3", "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+    return (f"{parts.scheme}://{parts.netloc}{parts.path}?{encode(params.items())}"
+            f"&X-Amz-Signature={sig}")
 
 
 def _snake(op: str) -> str:

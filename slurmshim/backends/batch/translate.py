@@ -161,7 +161,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ...errors import SubmitError
 from ...model import INFINITE, JobRecord, JobSpec, Partition
@@ -385,6 +385,7 @@ class BatchPlan:
     delivery: str = "inline"  # inline | runtime-staged | script-staged | descriptor-staged
     s3_bucket: str | None = None
     hold_reason: str = ""                 # why hold_for_dependencies (for --test-only)
+    steps_prefix: str | None = None       # S3 key prefix of the step records (steps_presign)
 
 
 # ------------------------------------------------------------------ small pure helpers
@@ -460,6 +461,12 @@ def resolve_submit(request: dict, job_ids: list[str]) -> dict:
 
 def _key_part(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", text or "cluster") or "cluster"
+
+
+def steps_prefix_for(cluster_name: str, raw_job_id: int) -> str:
+    """Where the runtime of a job puts its srun step records, one object per attempt:
+    ``<prefix><attempt>.json`` (attempt = the ledger's, restarts counted from 0)."""
+    return f"{S3_PREFIX}/{_key_part(cluster_name)}/steps/{int(raw_job_id)}/"
 
 
 def runtime_key_for(bundle_zip: bytes) -> str:
@@ -914,7 +921,8 @@ def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition,
                     cluster_name: str, native_deps: dict[int, list[str]] | None = None,
                     runtime_bundle: str | None = None, kill_wait: int | None = None,
                     ignore_dependency: bool = False,
-                    positions: list[int] | None = None) -> BatchPlan:
+                    positions: list[int] | None = None,
+                    steps_presign: Callable[[str], str] | None = None) -> BatchPlan:
     """Plan the Batch requests for a stored job (`record` is the ledger's record: the job, or an
     array's meta record).  Raises SubmitError for what cannot run (see validate_for_batch).
 
@@ -925,7 +933,13 @@ def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition,
     (None: the image has slurmshim installed).  kill_wait: the site's KillWait (seconds).
     ignore_dependency: the controller found the dependency satisfied (releasing a held job).
     positions: only these positions of an array, each as a plain one-task job (slurmshim
-    requeueing array tasks that Batch did not retry); their dependencies are not planned."""
+    requeueing array tasks that Batch did not retry); their dependencies are not planned.
+    steps_presign: key -> a presigned PUT URL in ``s3_bucket`` (BatchClient.presign_put): a
+    plain or multi-node job (or one requeued array task) then carries ``steps_urls`` in its
+    descriptor, one URL per Batch attempt (the runtime takes AWS_BATCH_JOB_ATTEMPT's, and puts
+    its srun step records there: runtime/stepsync.py), for the keys
+    ``steps_prefix_for(cluster, raw id) + "<ledger attempt>.json"``, ledger attempts counted
+    from the record's restarts.  Arrays of several tasks carry none (one raw id per task)."""
     part = partition
     warnings = validate_for_batch(spec, part, aws)
     image = _image(part, aws)
@@ -994,6 +1008,14 @@ def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition,
         base.update(output="/dev/null", error=None)
     if mounts:
         _rewrite_paths(base, mounts)
+    steps_prefix = None
+    if steps_presign is not None and bucket and (spec.array is None or positions is not None) \
+            and len(layout) == 1:
+        steps_prefix = steps_prefix_for(cluster_name, record.job_id)
+        first = int(record.restarts or 0)
+        attempts = int(retry_strategy(spec, part).get("attempts", 1) or 1)
+        base["steps_urls"] = [steps_presign(f"{steps_prefix}{first + i}.json")
+                              for i in range(attempts)]
     descs = []
     for sub in layout:  # build_descriptor(..., array_offset=sub.offset), built once
         desc = dict(base)
@@ -1118,7 +1140,8 @@ def plan_submission(spec: JobSpec, record: JobRecord, partition: Partition,
         chunk_sizes=[s.size for s in layout], job_queue=queue, multinode=multinode,
         num_nodes=shape.nodes, node_names=node_names, vcpus=shape.vcpus, memory=shape.memory,
         gpus=shape.gpus, efa=efa, throttle_layout=throttle_layout, descriptors=descs,
-        delivery=delivery, s3_bucket=bucket, hold_reason=why if hold else "")
+        delivery=delivery, s3_bucket=bucket, hold_reason=why if hold else "",
+        steps_prefix=steps_prefix)
 
 
 # ------------------------------------------------------------------ after the plugins
@@ -1204,6 +1227,6 @@ __all__ = ["BatchPlan", "plan_submission", "job_definition_hash", "sanitize_job_
            "sanitize_tag_value", "validate_for_batch", "test_only_report", "resolve_submit",
            "submit_ref", "request_size", "overrides_size", "fits", "retry_strategy",
            "attempt_duration", "throttle_submit_count", "build_job_definition",
-           "runtime_key_for", "rename_job_definition", "check_request_sizes", "BOOTSTRAP_PY",
+           "runtime_key_for", "steps_prefix_for", "rename_job_definition", "check_request_sizes", "BOOTSTRAP_PY",
            "BOOTSTRAP_COMMAND", "SUBMIT_LIMIT",
            "SUBMIT_BUDGET", "OVERRIDES_BUDGET", "MAX_ARRAY_SIZE"]
