@@ -611,6 +611,50 @@ def wait_for(pred, timeout: float = 30.0, interval: float = 0.2, what: str = "co
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
+# ---------------------------------------------------------------- in-process tests' environment
+
+def in_process_aws_env(monkeypatch, poll: str = "0", releaser: bool = False) -> None:
+    """The environment of an in-process Batch test (moto's mock_aws or botocore's Stubber):
+    fake credentials and no profile, endpoint or instance metadata; the botocore path (moto
+    patches botocore only, not slurmshim's own SigV4 fast path); SLURMSHIM_BATCH_POLL=`poll`;
+    and no background releaser unless asked (it would talk to real AWS endpoints)."""
+    for k, v in AWS_TEST_ENV.items():
+        monkeypatch.setenv(k, v)
+    for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BATCH"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("SLURMSHIM_AWS_FASTPATH", "0")
+    monkeypatch.setenv("SLURMSHIM_BATCH_POLL", poll)
+    if not releaser:
+        monkeypatch.setenv("SLURMSHIM_BATCH_RELEASER", "0")
+
+
+# ---------------------------------------------------------------- one module's server
+
+def moto_with_fake_docker(recording_path: str):
+    """What an end-to-end test module's `moto` fixture yields: moto's server with the fake
+    docker installed (`srv.fake`) and fake credentials in os.environ, all undone afterwards.
+    Use as `yield from bf.moto_with_fake_docker(path)` in a module-scoped fixture."""
+    saved = {k: os.environ.get(k) for k in AWS_TEST_ENV}
+    set_fake_credentials()
+    srv = MotoServer(recording_path=recording_path)
+    fake = FakeDocker(extra_env=dict(AWS_TEST_ENV))
+    install_fake_docker(fake)
+    srv.set_use_docker(True)
+    srv.fake = fake
+    try:
+        yield srv
+    finally:
+        fake.kill_all()
+        srv.stop()
+        uninstall_fake_docker()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 # ---------------------------------------------------------------- gates
 
 def gate(flag: Any, limit: float = 600) -> str:

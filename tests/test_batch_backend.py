@@ -38,15 +38,7 @@ SIMPLE = {"batch": {"use_docker": False}}
 
 @pytest.fixture(autouse=True)
 def _aws_env(monkeypatch):
-    for k, v in bf.AWS_TEST_ENV.items():
-        monkeypatch.setenv(k, v)
-    for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BATCH"):
-        monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("SLURMSHIM_AWS_FASTPATH", "0")  # in-process: moto patches botocore only
-    monkeypatch.setenv("SLURMSHIM_BATCH_POLL", "0")
-    # no background releaser from in-process tests: it would talk to real AWS endpoints
-    monkeypatch.setenv("SLURMSHIM_BATCH_RELEASER", "0")
+    bf.in_process_aws_env(monkeypatch, poll="0")
 
 
 def make_ctl(tmp: Path, inf: bf.Infra | None = None, **kw) -> Controller:

@@ -33,22 +33,7 @@ BUCKET = "slurmshim-mnp"
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory):
     rec = tmp_path_factory.mktemp("moto") / "recording.jsonl"
-    saved = {k: os.environ.get(k) for k in bf.AWS_TEST_ENV}
-    bf.set_fake_credentials()
-    srv = bf.MotoServer(recording_path=str(rec))
-    fake = bf.FakeDocker(extra_env=dict(bf.AWS_TEST_ENV))
-    bf.install_fake_docker(fake)
-    srv.set_use_docker(True)
-    srv.fake = fake
-    yield srv
-    fake.kill_all()
-    srv.stop()
-    bf.uninstall_fake_docker()
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    yield from bf.moto_with_fake_docker(str(rec))
 
 
 class Site:

@@ -26,14 +26,7 @@ from slurmshim.model import JobState  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _env(monkeypatch):
-    for k, v in bf.AWS_TEST_ENV.items():
-        monkeypatch.setenv(k, v)
-    for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BATCH"):
-        monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("SLURMSHIM_AWS_FASTPATH", "0")
-    monkeypatch.setenv("SLURMSHIM_BATCH_POLL", "2")
-    monkeypatch.setenv("SLURMSHIM_BATCH_RELEASER", "0")   # the tests drive it themselves
+    bf.in_process_aws_env(monkeypatch, poll="2")
 
 
 class Clock:
