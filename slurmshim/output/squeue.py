@@ -36,7 +36,7 @@ from ..slurm.memspec import format_mem
 from ..slurm.states import DEFAULT_SQUEUE_STATES
 from ..slurm.timespec import format_elapsed, format_timestamp
 from ..model import COMPACT_NAMES, INFINITE, TERMINAL_STATES, JobRecord, JobState, StepRecord
-from .fields import FieldToken, make_fitter, parse_long_format as _split_long, \
+from .fields import NULL_TEXT, FieldToken, make_fitter, parse_long_format as _split_long, \
     parse_percent_format as _split_percent
 
 YEAR_SECONDS = 365 * 24 * 3600
@@ -175,7 +175,8 @@ def make_rows(records: Iterable[JobRecord], bitstr_len: int = 64) -> list[Row]:
     end_reasons = _END_REASONS
     new = Row.__new__
     for rec in recs:
-        if rec.array_pending and rec.array_task_id is None and rec.array_job_id is not None:
+        task_id = rec.array_task_id
+        if task_id is None and rec.array_pending and rec.array_job_id is not None:
             append(make_row(rec, bitstr_len))
             continue
         reason = rec.reason
@@ -185,7 +186,7 @@ def make_rows(records: Iterable[JobRecord], bitstr_len: int = 64) -> list[Row]:
         row = new(Row)
         row.rec = rec
         row.task_str = None
-        row.task_id = rec.array_task_id
+        row.task_id = task_id
         row.reason = reason
         row.pending = ()
         row.sort_start = 0
@@ -193,8 +194,7 @@ def make_rows(records: Iterable[JobRecord], bitstr_len: int = 64) -> list[Row]:
     return out
 
 
-def _job_id_key(rec: JobRecord) -> int:
-    return rec.job_id
+_job_id_key = attrgetter("job_id")
 
 
 # ===================================================================== filtering
@@ -474,6 +474,38 @@ def _end_time(rec: JobRecord, lim: int | None) -> float:
 
 # ===================================================================== the field registry
 
+class _Memo(dict):
+    """value -> text, each computed on first use (`memo[v]`: one dict lookup once known)."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[Any], str]):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: Any) -> str:
+        out = self[key] = self.make(key)
+        return out
+
+
+def _conversion(width: int, right: bool, cut: bool) -> str:
+    """The printf conversion that does what `make_fitter(width, right, cut)` does to a text
+    that is not None (Slurm's `_print_str` is printf: `%*.*s`)."""
+    if width == 0:
+        return "%s"
+    if width < 0:
+        return "%s "
+    if right:
+        return f"%{width}.{width}s" if cut else f"%{width}s"
+    return f"%-{width}.{width}s"
+
+
+def _null_text(width: int, right: bool) -> str:
+    """What goes through `_conversion` in place of a None (glibc: `(null)`, or nothing under
+    a precision below 6)."""
+    return "" if (not right and 0 < width < 6) else NULL_TEXT
+
+
 class _Ctx:
     """What field functions need besides the row."""
 
@@ -521,6 +553,7 @@ def _const(text: str | None) -> Factory:
     def factory(width: int, right: bool, ctx: _Ctx) -> Callable[[Row], str]:
         out = make_fitter(width, right, True)(text)
         return lambda row: out
+    factory.inline = lambda width, right, ctx, k, ns: (None, factory(width, right, ctx)(None))
     return factory
 
 
@@ -551,6 +584,20 @@ def _f_jobarrayid(width: int, right: bool, ctx: _Ctx):
             return fit(f"{rec.array_job_id}_{row.task_id}")
         return fit(str(rec.job_id))
     return f
+
+
+def _i_jobarrayid(width: int, right: bool, ctx: _Ctx, k: int, ns: dict):
+    # A plain job's id goes straight to the line's conversion.  An array row's text comes
+    # from the printer, already fitted: when every branch cuts (or the width is 0) that text
+    # is exactly what the conversion would make of it.
+    if width < 0 or (right and width and not ctx.id_cut):
+        return None
+    ns[f"p{k}"] = _f_jobarrayid(width, right, ctx)
+    return (f"(rec.job_id if row.task_str is None and row.task_id is None else p{k}(row))",
+            _conversion(width, right, True))
+
+
+_f_jobarrayid.inline = _i_jobarrayid  # type: ignore[attr-defined]
 
 
 def _g_array_job_id(row: Row, ctx) -> str:
@@ -592,25 +639,42 @@ def _f_time_used(width: int, right: bool, ctx: _Ctx):
     return f
 
 
-def _f_time_limit(width: int, right: bool, ctx: _Ctx):
+def _i_time_used(width: int, right: bool, ctx: _Ctx, k: int, ns: dict):
+    ns[f"p{k}"] = _f_time_used(width, right, ctx)
+    ns[f"z{k}"] = make_fitter(width, right, False)(format_secs(0))
+    return f"(z{k} if not rec.start_time or rec.state is PENDING else p{k}(row))", "%s"
+
+
+_f_time_used.inline = _i_time_used  # type: ignore[attr-defined]
+
+
+def _time_limit_texts(width: int, right: bool) -> "_Memo":
+    """time limit (minutes, INFINITE or None) -> the fitted %l text."""
     fit = make_fitter(width, right, True)
     fit_nocut = make_fitter(width, right, False)
-    cache: dict[int | None, str] = {}
 
-    def f(row: Row) -> str:
-        lim = _limit_of(row, ctx)
-        try:
-            return cache[lim]
-        except KeyError:
-            if lim == INFINITE:
-                text = fit("UNLIMITED")
-            elif lim is None:
-                text = fit("NOT_SET")
-            else:
-                text = fit_nocut(format_secs(lim * 60))
-            cache[lim] = text
-            return text
-    return f
+    def text(lim: int | None) -> str:
+        if lim == INFINITE:
+            return fit("UNLIMITED")
+        if lim is None:
+            return fit("NOT_SET")
+        return fit_nocut(format_secs(lim * 60))
+    return _Memo(text)
+
+
+def _f_time_limit(width: int, right: bool, ctx: _Ctx):
+    texts = _time_limit_texts(width, right)
+    return lambda row: texts[_limit_of(row, ctx)]
+
+
+def _i_time_limit(width: int, right: bool, ctx: _Ctx, k: int, ns: dict):
+    ns[f"m{k}"] = _time_limit_texts(width, right)
+    ns[f"d{k}"] = ctx.default_limits
+    return (f"m{k}[v{k} if (v{k} := rec.time_limit) is not None else d{k}.get(rec.partition)]",
+            "%s")
+
+
+_f_time_limit.inline = _i_time_limit  # type: ignore[attr-defined]
 
 
 def _f_time_left(width: int, right: bool, ctx: _Ctx):
@@ -660,6 +724,18 @@ def _f_reason_list(width: int, right: bool, ctx: _Ctx):
             out = nodes[nl] = fit_nodes(nl)
             return out
     return f
+
+
+def _i_reason_list(width: int, right: bool, ctx: _Ctx, k: int, ns: dict):
+    fit = make_fitter(width, right, True)
+    fit_nodes = make_fitter(width, right, False)
+    ns[f"m{k}"] = _Memo(lambda r: fit("(" + r + ")"))
+    ns[f"n{k}"] = _Memo(fit_nodes)
+    return (f"(m{k}[row.reason] if rec.state in REASON_STATES else n{k}[rec.node_list or ''])",
+            "%s")
+
+
+_f_reason_list.inline = _i_reason_list  # type: ignore[attr-defined]
 
 
 def _g_node_list(row: Row, ctx) -> str:
@@ -907,12 +983,26 @@ def _memo_field(key: Callable[[Row], Any], text: Callable[[Any], str | None],
     return factory
 
 
+def _inline_memo(attr: str, text: Callable[[Any], str | None], cut: bool = True):
+    """The compiled-line form of `_memo_field(attrgetter("rec." + attr), text, cut)`."""
+    def inline(width: int, right: bool, ctx: _Ctx, k: int, ns: dict):
+        fit = make_fitter(width, right, cut)
+        ns[f"m{k}"] = _Memo(lambda v: fit(text(v)))
+        return f"m{k}[rec.{attr}]", "%s"
+    return inline
+
+
 def _plain_attr(attr: str, cut: bool = True) -> Factory:
     """A field printing a string attribute of the record that is mostly unique per job."""
     def factory(width: int, right: bool, ctx: _Ctx) -> Callable[[Row], str]:
         fit = make_fitter(width, right, cut)
         get = attrgetter("rec." + attr)
         return lambda row: fit(get(row))
+
+    def inline(width: int, right: bool, ctx: _Ctx, k: int, ns: dict):
+        ns[f"n{k}"] = _null_text(width, right)
+        return f"(n{k} if (v{k} := rec.{attr}) is None else v{k})", _conversion(width, right, cut)
+    factory.inline = inline
     return factory
 
 
@@ -933,8 +1023,17 @@ def _f_user(width: int, right: bool, ctx: _Ctx):
     return f
 
 
+def _i_user(width: int, right: bool, ctx: _Ctx, k: int, ns: dict):
+    return "(rec.user or str(rec.uid))", _conversion(width, right, True)
+
+
+_f_user.inline = _i_user  # type: ignore[attr-defined]
+
+
 def _M(attr: str, to_text: Callable[[Any], str | None] = lambda v: v, cut: bool = True) -> Factory:
-    return _memo_field(attrgetter("rec." + attr), to_text, cut)
+    factory = _memo_field(attrgetter("rec." + attr), to_text, cut)
+    factory.inline = _inline_memo(attr, to_text, cut)   # type: ignore[attr-defined]
+    return factory
 
 
 def _int_text(v: Any) -> str:
@@ -1438,13 +1537,60 @@ def render_rows(rows: Sequence[Row], fmt: Format, *, now: float, noheader: bool 
     if array_expand:
         rows = list(_expand(rows))
     if rows:
-        # One iterator per piece, zipped: each line is one join, and the printers run through
-        # map() with no Python frame of our own per line (still line by line, field by field).
-        n = len(rows)
-        cols = [repeat(p, n) if isinstance(p, str) else map(p, rows) for p in pieces]
-        out.append("\n".join(map("".join, zip(*cols))) if cols else "\n" * (n - 1))
+        if len(rows) >= _COMPILE_MIN_ROWS:
+            lines = _line_function(fmt, ctx)(rows)
+        else:
+            lines = _lines_generic(rows, pieces)
+        out.append("\n".join(lines))
         out.append("\n")
     return "".join(out)
+
+
+# Below this many lines the per-field printers are cheaper than compiling a line function.
+_COMPILE_MIN_ROWS = 100
+
+
+def _lines_generic(rows: Sequence[Row], pieces: list[str | Callable[[Row], str]]) -> list[str]:
+    """The lines, field by field: each printer runs through map(), the pieces zipped."""
+    n = len(rows)
+    if not pieces:
+        return [""] * n
+    cols = [repeat(p, n) if isinstance(p, str) else map(p, rows) for p in pieces]
+    return list(map("".join, zip(*cols)))
+
+
+def _line_function(fmt: Format, ctx: _Ctx) -> Callable[[Sequence[Row]], list[str]]:
+    """One Python function making every line of `fmt`: a list comprehension whose element is a
+    single printf (`conversions % (values...)`).  A field whose factory has an `inline`
+    builder contributes an expression (and its conversion, or a literal text) to it; any other
+    field calls its printer, as `_lines_generic` would.  Same text as the printers, with one
+    Python call per line instead of one per field."""
+    ns: dict[str, Any] = {"PENDING": JobState.PENDING, "REASON_STATES": _REASON_STATES}
+    conv: list[str] = []
+    exprs: list[str] = []
+    for k, fs in enumerate(fmt.fields):
+        fd = fs.field
+        if fd is not None:
+            inline = getattr(fd.factory, "inline", None)
+            got = inline(fs.width, fs.right, ctx, k, ns) if inline is not None else None
+            if got is None:
+                ns[f"p{k}"] = fd.factory(fs.width, fs.right, ctx)
+                got = f"p{k}(row)", "%s"
+            expr, text = got
+            if expr is None:
+                conv.append(text.replace("%", "%%"))      # a constant
+            else:
+                exprs.append(expr)
+                conv.append(text)
+        conv.append(fs.suffix.replace("%", "%%"))
+    if not exprs:
+        line = "".join(conv) % ()
+        return lambda rows: [line] * len(rows)
+    ns["LINE"] = "".join(conv)
+    src = ("def lines(rows):\n"
+           f"    return [LINE % ({', '.join(exprs)},) for row in rows for rec in (row.rec,)]\n")
+    exec(compile(src, "<squeue line>", "exec"), ns)
+    return ns["lines"]
 
 
 def render_header(fmt: Format, *, now: float = 0, cluster: str = "") -> str:
