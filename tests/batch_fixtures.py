@@ -631,7 +631,7 @@ def in_process_aws_env(monkeypatch, poll: str = "0", releaser: bool = False) -> 
 
 # ---------------------------------------------------------------- one module's server
 
-def moto_with_fake_docker(recording_path: str):
+def moto_with_fake_docker(recording_path: str | None):
     """What an end-to-end test module's `moto` fixture yields: moto's server with the fake
     docker installed (`srv.fake`) and fake credentials in os.environ, all undone afterwards.
     Use as `yield from bf.moto_with_fake_docker(path)` in a module-scoped fixture."""

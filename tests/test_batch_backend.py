@@ -146,6 +146,31 @@ def test_sbatch_steady_state_is_one_call(tmp_path):
 
 
 @mock_aws(config=SIMPLE)
+def test_a_job_is_sent_once_while_another_process_looks_at_it(tmp_path, monkeypatch):
+    """sbatch stores the job (PENDING, no Batch id) before it sends it: a releaser or another
+    command refreshing in that window sees an eligible job.  Exactly one of them may send it."""
+    inf = bf.make_infra(None)
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+    ctl = make_ctl(tmp_path, inf)
+    other = make_ctl(tmp_path, inf)          # the other process: same ledger
+    real_plan = bb.BatchBackend.plan
+    seen = []
+
+    def plan_while_the_other_releases(self, ctl_, rec, *a, **kw):
+        if self is ctl.backend("batch") and not seen:
+            seen.append(rec.job_id)
+            other.backend("batch")._release(other, [other.ledger.get(rec.job_id)])
+        return real_plan(self, ctl_, rec, *a, **kw)
+    monkeypatch.setattr(bb.BatchBackend, "plan", plan_while_the_other_releases)
+    bc.COUNTER.reset()
+    job = submit(ctl, tmp_path, "--wrap", "echo once")
+    assert seen == [job]
+    assert bc.COUNTER.snapshot().get("batch.SubmitJob") == 1
+    assert len(json.loads(ctl.ledger.get(job).backend_id)) == 1
+    assert ctl.ledger.kv_get(f"batch:submitting:{job}") is None     # the claim is let go
+
+
+@mock_aws(config=SIMPLE)
 def test_refused_submission_leaves_no_job(tmp_path):
     inf = bf.make_infra(None)
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)

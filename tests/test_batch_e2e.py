@@ -26,27 +26,15 @@ import batch_fixtures as bf  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BUCKET = "slurmshim-e2e"
+#: how long any wait may take before the test fails: generous, a loaded CI machine (load
+#: average 14 on 2 cores) is slow, and a wait that succeeds returns as soon as it can
+WAIT = 90.0
 
 
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory):
     rec = tmp_path_factory.mktemp("moto") / "recording.jsonl"
-    saved = {k: os.environ.get(k) for k in bf.AWS_TEST_ENV}
-    bf.set_fake_credentials()
-    srv = bf.MotoServer(recording_path=str(rec))
-    fake = bf.FakeDocker(extra_env=dict(bf.AWS_TEST_ENV))
-    bf.install_fake_docker(fake)
-    srv.set_use_docker(True)
-    srv.fake = fake
-    yield srv
-    fake.kill_all()
-    srv.stop()
-    bf.uninstall_fake_docker()
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    yield from bf.moto_with_fake_docker(str(rec))
 
 
 class Site:
@@ -73,6 +61,8 @@ class Site:
                         SLURMSHIM_DEBUG="1")
         for k in ("AWS_PROFILE", "SLURM_JOB_ID", "SLURM_CONF"):
             self.env.pop(k, None)
+        self.first_container = len(srv.fake.containers)   # this test's are the later ones
+        self.gates: set[str] = set()
         srv.start_recording()
 
     def run(self, cmd: str, *args: str, check: bool = True, stdin: str | None = None):
@@ -98,13 +88,44 @@ class Site:
         out = self.run("squeue", "-h", "-o", "%i|%t|%r|%N", *args).stdout
         return [line.split("|") for line in out.splitlines() if line]
 
-    def wait_state(self, job: str, states: set[str], timeout: float = 45.0) -> list[str]:
+    def wait_state(self, job: str, states: set[str], timeout: float = WAIT) -> list[str]:
         def look():
             for row in self.sacct("-j", job.split("_")[0]):
                 if row[0] == job and row[1].split()[0] in states:
                     return row
             return None
         return bf.wait_for(look, timeout, 0.3, f"job {job} in {states}")
+
+    def running(self, job: int | str, what: str = "running") -> None:
+        """Wait until squeue shows `job` (a job or `<job>_<task>`) in state R."""
+        bf.wait_for(lambda: [str(job), "R"] in [r[:2] for r in self.squeue()], WAIT, 0.3,
+                    f"{job} {what} (R in squeue)")
+
+    def gate(self, name: str) -> str:
+        """A shell command for a job's script: wait until the test calls `open_gate(name)`
+        (bf.gate: the fake containers share this filesystem).  What the test checks while
+        the job runs then does not depend on the machine's speed; a gate the test does not
+        open keeps the job running until it is cancelled or reclaimed, and is opened when the
+        test ends (`close`)."""
+        self.gates.add(name)
+        return bf.gate(self.dir / f"{name}.open")
+
+    def open_gate(self, name: str) -> None:
+        bf.open_gate(self.dir / f"{name}.open")
+
+    def close(self) -> None:
+        """Open every gate: a script the fake container's kill missed (the job runtime runs it
+        in a session of its own: SIGKILLed before it has stopped the script, the runtime leaves
+        it behind, where a real container would take it along) ends instead of waiting."""
+        for name in self.gates:
+            self.open_gate(name)
+
+    def logged(self, text: str) -> bool:
+        """Some container of this test wrote the line `text` on its stdout (what CloudWatch
+        gets once the container ends)."""
+        return any(which == "out" and line == text
+                   for c in self.srv.fake.containers[self.first_container:]
+                   for _, which, line in list(c.lines))
 
     def submits(self) -> list[dict]:
         return [r["body"] for r in self.srv.batch_requests("submitjob")]
@@ -115,16 +136,19 @@ class Site:
 
 @pytest.fixture
 def site(moto, tmp_path):
-    return Site(moto, tmp_path)
+    s = Site(moto, tmp_path)
+    yield s
+    s.close()
 
 
 # ---------------------------------------------------------------- the tests
 
 def test_plain_job_runs_and_completes(site):
+    # the job runs until the test has seen it running (its gate), then ends
     (site.dir / "job.sh").write_text(
         "#!/bin/sh\n#SBATCH --job-name=hello\n#SBATCH --time=5\n#SBATCH -o out-%j.txt\n"
         "echo \"job $SLURM_JOB_ID on $SLURMD_NODENAME in $SLURM_JOB_PARTITION\"\n"
-        "echo \"cpus $SLURM_CPUS_ON_NODE name $SLURM_JOB_NAME\"\nsleep 3\n")
+        f"echo \"cpus $SLURM_CPUS_ON_NODE name $SLURM_JOB_NAME\"\n{site.gate('hello')}\n")
     job = site.sbatch("job.sh")
     # what Batch received, including what moto ignores
     (sub,) = site.submits()
@@ -137,8 +161,8 @@ def test_plain_job_runs_and_completes(site):
     assert sub["propagateTags"] is True
     assert {"type": "VCPU", "value": "1"} in sub["containerOverrides"]["resourceRequirements"]
     # squeue sees it running, then it completes
-    bf.wait_for(lambda: any(r[0] == str(job) and r[1] == "R" for r in site.squeue()), 30, 0.3,
-                "R in squeue")
+    site.running(job)
+    site.open_gate("hello")
     row = site.wait_state(str(job), {"COMPLETED"})
     assert row[2] == "0:0"
     rows = {r[0]: r for r in site.sacct("-j", str(job))}
@@ -165,7 +189,9 @@ def test_steady_state_sbatch_is_one_call_and_failures_keep_exit_codes(site):
 
 
 def test_dependency_failure(site):
-    a = site.sbatch("--wrap", "sleep 1; exit 1")
+    # A fails, but only once B and C were submitted (its gate): B's afterok then goes to
+    # Batch as dependsOn, C's afternotok is held by slurmshim
+    a = site.sbatch("--wrap", f"{site.gate('a')}; exit 1")
     b = site.sbatch(f"--dependency=afterok:{a}", "--wrap", "echo never")
     c = site.sbatch(f"--dependency=afternotok:{a}", "--wrap", "echo rescue")
     subs = site.submits()
@@ -173,9 +199,10 @@ def test_dependency_failure(site):
     (dep,) = subs[1]["dependsOn"]   # afterok is native: Batch's dependsOn on A's Batch job
     (target,) = site.batch.describe_jobs(jobs=[dep["jobId"]])["jobs"]
     assert target["tags"]["slurmshim:job_id"] == str(a)
+    site.open_gate("a")
     assert site.wait_state(str(a), {"FAILED"})[2] == "1:0"
     # Batch fails the afterok job without running it: Slurm keeps it PENDING, never satisfied
-    bf.wait_for(lambda: [str(b), "PD", "DependencyNeverSatisfied", ""] in site.squeue(), 30,
+    bf.wait_for(lambda: [str(b), "PD", "DependencyNeverSatisfied", ""] in site.squeue(), WAIT,
                 0.3, "DependencyNeverSatisfied")
     # afternotok is now satisfied: slurmshim submits it, it runs
     assert site.wait_state(str(c), {"COMPLETED"})
@@ -201,21 +228,23 @@ def test_array_task_ids_are_exact(site):
 
 
 def test_scancel_terminates_a_running_job(site):
-    job = site.sbatch("--wrap", "echo started; sleep 60")
-    bf.wait_for(lambda: any(r[0] == str(job) and r[1] == "R" for r in site.squeue()), 30, 0.3,
-                "running")
-    time.sleep(1.0)
+    # the job runs until it is cancelled (a gate never opened); cancelled once it has
+    # written its first line, which must then be in the output before the banner
+    job = site.sbatch("--wrap", f"echo started; {site.gate('never')}")
+    out_file = site.dir / f"slurm-{job}.out"
+    bf.wait_for(lambda: out_file.exists() and out_file.read_text().startswith("started\n"),
+                WAIT, 0.2, "'started' in the job's output")
+    site.running(job)
     site.run("scancel", str(job))
     terms = [r["body"] for r in site.srv.batch_requests("terminatejob")]
     assert terms and terms[0]["reason"] == f"Cancelled by slurmshim scancel (uid {os.getuid()})"
     row = site.wait_state(str(job), {"CANCELLED"})
     assert row[1].startswith("CANCELLED")
-    out = (site.dir / f"slurm-{job}.out").read_text()
+    out = out_file.read_text()
     assert out.startswith("started\n") and "CANCELLED AT" in out
     # a signal Batch cannot deliver is refused, not pretended
-    other = site.sbatch("--wrap", "sleep 60")
-    bf.wait_for(lambda: any(r[0] == str(other) and r[1] == "R" for r in site.squeue()), 30, 0.3,
-                "running")
+    other = site.sbatch("--wrap", site.gate("never"))
+    site.running(other)
     p = site.run("scancel", "-s", "USR1", str(other), check=False)
     assert p.returncode == 1
     assert "scancel: error: Kill job error on job id" in p.stderr and "USR1" in p.stderr
@@ -223,15 +252,17 @@ def test_scancel_terminates_a_running_job(site):
 
 
 def test_spot_reclaim_is_retried_and_visible_in_sacct(site):
-    job = site.sbatch("--wrap", "echo attempt $SLURM_RESTART_COUNT; sleep 4")
-    bf.wait_for(lambda: any(r[0] == str(job) and r[1] == "R" for r in site.squeue()), 30, 0.3,
-                "running")
+    # the first attempt runs until it is reclaimed (a gate never opened); the requeued one
+    # (Slurm sets SLURM_RESTART_COUNT once a job was restarted) runs through
+    job = site.sbatch("--wrap", "echo attempt $SLURM_RESTART_COUNT; "
+                      f"[ -n \"$SLURM_RESTART_COUNT\" ] || {site.gate('never')}")
+    site.running(job)
     (first,) = [s["jobId"] for st in ("RUNNING", "STARTING")
                 for s in site.batch.list_jobs(jobQueue=site.inf.spot_queue,
                                               jobStatus=st)["jobSummaryList"]]
     # EC2 reclaims the Spot instance
     site.batch.terminate_job(jobId=first, reason=bf.SPOT_INSTANCE_REASON)
-    row = site.wait_state(str(job), {"COMPLETED"}, timeout=60)
+    row = site.wait_state(str(job), {"COMPLETED"})
     assert row[3] == "1"           # Restarts
     rows = site.sacct("-D", "-j", str(job))
     states = [r[1] for r in rows if r[0] == str(job)]
@@ -278,11 +309,26 @@ def test_sbatch_wait_and_sattach(site):
     assert p.returncode == 4 and re.match(r"Submitted batch job \d+\n", p.stdout), p.stderr
     describes = site.ops().count("describejobs")
     assert 1 <= describes <= elapsed + 1, (describes, elapsed)
-    # sattach streams the job's CloudWatch log (moto writes it when the container ends)
-    job = site.sbatch("-o", "/dev/null", "--wrap", "echo to the log; sleep 2; echo done")
-    bf.wait_for(lambda: any(r[0] == str(job) for r in site.squeue()), 30, 0.3, "queued")
-    p = site.run("sattach", f"{job}.0")
-    assert p.stdout == "to the log\ndone\n"
+    # sattach streams the job's CloudWatch log (moto writes it when the container ends); the
+    # job waits at its gate until sattach follows it (sattach refuses a job that has ended)
+    job = site.sbatch("-o", "/dev/null", "--wrap",
+                      f"echo to the log; {site.gate('sattach')}; echo done")
+    bf.wait_for(lambda: any(r[0] == str(job) for r in site.squeue()), WAIT, 0.3, "queued")
+    site.srv.start_recording()
+    att = subprocess.Popen([sys.executable, "-m", "slurmshim.cli.sattach", f"{job}.0"],
+                           env=site.env, cwd=site.dir, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        # one DescribeJobs looks the job up (the refresh before sattach's "has already
+        # completed" check), the next ones are its follower's: it is attached
+        bf.wait_for(lambda: att.poll() is not None or site.ops().count("describejobs") >= 2,
+                    WAIT, 0.1, "sattach following the job")
+        site.open_gate("sattach")
+        out, err = att.communicate(timeout=WAIT)
+    finally:
+        if att.poll() is None:
+            att.kill()
+    assert (att.returncode, out) == (0, "to the log\ndone\n"), err
 
 
 def test_srun_streams_the_log_and_exits_with_the_command_code(site):
@@ -312,15 +358,18 @@ def test_srun_streams_the_log_and_exits_with_the_command_code(site):
 
 def test_srun_ctrl_c_cancels_the_batch_job(site):
     import signal
+    # the command runs until it is cancelled (a gate never opened); Ctrl-C once its first
+    # line is in the container's log, which srun must then print before the banner
     proc = subprocess.Popen([sys.executable, "-m", "slurmshim.cli.srun", "sh", "-c",
-                             "echo started; sleep 60"], env=site.env, cwd=site.dir,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             f"echo started; {site.gate('never')}"], env=site.env,
+                            cwd=site.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     try:
-        bf.wait_for(lambda: any(r[1] == "R" for r in site.squeue()), 30, 0.3, "running")
+        bf.wait_for(lambda: any(r[1] == "R" for r in site.squeue()), WAIT, 0.3, "running")
         (job,) = [int(r[0]) for r in site.squeue()]
-        time.sleep(1.0)
+        bf.wait_for(lambda: site.logged("started"), WAIT, 0.1, "'started' in the job's log")
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=WAIT)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -398,9 +447,11 @@ def test_plugins_change_what_batch_receives(site):
 
 
 def test_reclaimed_array_task_is_requeued(site):
+    # first attempts wait at the gate: task 0's until it is reclaimed, task 1's until the
+    # test opens it (once task 0 is done); the requeued task 0 runs through
     job = site.sbatch("--array=0-1", "-o", "arr-%A_%a.out", "--wrap",
                       "echo task $SLURM_ARRAY_TASK_ID restart $SLURM_RESTART_COUNT; "
-                      "[ -n \"$SLURM_RESTART_COUNT\" ] || sleep 4")
+                      f"[ -n \"$SLURM_RESTART_COUNT\" ] || {site.gate('tasks')}")
     (parent,) = [s["tags"] for s in site.submits()]
 
     def running_child():
@@ -408,12 +459,12 @@ def test_reclaimed_array_task_is_requeued(site):
         return next((s["jobId"] for s in listed["jobSummaryList"]
                      if s["jobId"].endswith(":0")), None)
 
-    child = bf.wait_for(running_child, 30, 0.3, "child 0 running")
-    bf.wait_for(lambda: [f"{job}_0", "R"] in [r[:2] for r in site.squeue()], 30, 0.3,
-                "task 0 R")
+    child = bf.wait_for(running_child, WAIT, 0.3, "child 0 running")
+    site.running(f"{job}_0", "task 0")
     site.batch.terminate_job(jobId=child, reason=bf.SPOT_INSTANCE_REASON)
-    row = site.wait_state(f"{job}_0", {"COMPLETED"}, timeout=60)
+    row = site.wait_state(f"{job}_0", {"COMPLETED"})
     assert row[3] == "1"                                       # Restarts
+    site.open_gate("tasks")
     assert site.wait_state(f"{job}_1", {"COMPLETED"})[3] == "0"
     states = [r[1] for r in site.sacct("-D", "-j", f"{job}_0") if r[0] == f"{job}_0"]
     assert states == ["NODE_FAIL", "COMPLETED"]

@@ -29,26 +29,17 @@ from slurmshim.ledger import Ledger  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BUCKET = "slurmshim-releaser"
+#: how long any wait may take before the test fails: generous, a loaded CI machine (load
+#: average 14 on 2 cores) is slow, and a wait that succeeds returns as soon as it can
+WAIT = 90.0
+#: C's begin time, seconds ahead: it must still be ahead when the test has seen C held,
+#: right after its sbatch returned (~0.5 s here, several seconds on a loaded machine)
+BEGIN = 8
 
 
 @pytest.fixture(scope="module")
 def moto():
-    saved = {k: os.environ.get(k) for k in bf.AWS_TEST_ENV}
-    bf.set_fake_credentials()
-    srv = bf.MotoServer()
-    fake = bf.FakeDocker(extra_env=dict(bf.AWS_TEST_ENV))
-    bf.install_fake_docker(fake)
-    srv.set_use_docker(True)
-    srv.fake = fake
-    yield srv
-    fake.kill_all()
-    srv.stop()
-    bf.uninstall_fake_docker()
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    yield from bf.moto_with_fake_docker(None)
 
 
 class World:
@@ -72,6 +63,16 @@ class World:
         for k in ("AWS_PROFILE", "SLURM_JOB_ID", "SLURM_CONF", "SLURMSHIM_BATCH_RELEASER"):
             self.env.pop(k, None)
         self._ledger: Ledger | None = None
+        self.gates: set[Path] = set()
+
+    def gate(self, name: str) -> str:
+        """A shell command for a job's script: wait until `open_gate(name)` (bf.gate); every
+        gate is opened when the test ends."""
+        self.gates.add(self.dir / f"{name}.open")
+        return bf.gate(self.dir / f"{name}.open")
+
+    def open_gate(self, name: str) -> None:
+        bf.open_gate(self.dir / f"{name}.open")
 
     def sbatch(self, *args: str) -> int:
         p = subprocess.run([sys.executable, "-m", "slurmshim.cli.sbatch", *args], env=self.env,
@@ -108,6 +109,8 @@ class World:
 def world(moto, tmp_path):
     w = World(moto, tmp_path)
     yield w
+    for flag in w.gates:          # no job left waiting at a gate
+        bf.open_gate(flag)
     # leave no releaser behind (a failed test may have left jobs waiting)
     tok = w.token() if (w.state / "ledger.sqlite3").exists() else None
     if tok and runner_alive(tok):
@@ -115,18 +118,23 @@ def world(moto, tmp_path):
 
 
 def test_held_jobs_reach_batch_and_run_with_no_command_running(world):
-    # A runs a few seconds; B waits for it to end whatever its outcome (afterany: Batch's
-    # dependsOn cannot say that); C may not start before its begin time
-    a = world.sbatch("--wrap", "sleep 2; exit 3")
+    # A runs until the test has seen B held (A's gate), then fails; B waits for it to end
+    # whatever its outcome (afterany: Batch's dependsOn cannot say that); C may not start
+    # before its begin time.  A goes first, while no releaser runs: sbatch submits it itself
+    a = world.sbatch("--wrap", f"{world.gate('a')}; exit 3")
+    # one due in an hour starts the releaser and keeps it busy while this test looks at it
+    # (were C and B released before the next sbatch, it would leave, and start again)
+    guard = world.sbatch("--begin=now+1hour", "--wrap", "true")
+    # C's begin time is BEGIN seconds ahead: still ahead however slow the machine when the
+    # test sees it held, right after its sbatch returned
+    c = world.sbatch(f"--begin=now+{BEGIN}", "-o", "c.out", "--wrap", "echo later")
+    assert world.batch_id(c) is None and world.ledger.get(c).reason == "BeginTime"
     b = world.sbatch(f"--dependency=afterany:{a}", "-o", "b.out", "--wrap",
                      "echo after $SLURM_JOB_ID")
     assert world.batch_id(b) is None and world.ledger.get(b).reason == "Dependency"
-    c = world.sbatch("--begin=now+2", "-o", "c.out", "--wrap", "echo later")
-    assert world.batch_id(c) is None and world.ledger.get(c).reason == "BeginTime"
-    # (and one due in an hour keeps the releaser busy while this test looks at it)
-    guard = world.sbatch("--begin=now+1hour", "--wrap", "true")
+    world.open_gate("a")
     # sbatch started ONE releaser for the state directory
-    tok = bf.wait_for(world.token, 30, 0.1, "the releaser's token")
+    tok = bf.wait_for(world.token, WAIT, 0.1, "the releaser's token")
     assert runner_alive(tok)
     first = runner_pid(tok)
 
@@ -134,24 +142,24 @@ def test_held_jobs_reach_batch_and_run_with_no_command_running(world):
     t0 = time.monotonic()
     p = subprocess.run([sys.executable, "-m", "slurmshim.backends.batch.releaser",
                         str(world.state)], env=world.env, capture_output=True, text=True,
-                       timeout=60)
+                       timeout=WAIT)
     assert (p.returncode, p.stdout, p.stderr) == (0, "", "")
     assert time.monotonic() - t0 < 30
     assert runner_pid(world.token()) == first
 
     # no command runs from here on: the ledger and moto only
-    bf.wait_for(lambda: world.batch_id(c), 60, 0.2, "C submitted by the releaser")
+    bf.wait_for(lambda: world.batch_id(c), WAIT, 0.2, "C submitted by the releaser")
     rec_c = world.ledger.get(c)
     assert rec_c.reason == "None"
     begin = world.ledger.load_spec(rec_c).begin_time
     (job_c,) = world.batch.describe_jobs(jobs=[world.batch_id(c)])["jobs"]
     assert job_c["createdAt"] / 1000 >= begin      # not before its begin time
-    bf.wait_for(lambda: world.batch_id(b), 90, 0.2, "B submitted by the releaser")
+    bf.wait_for(lambda: world.batch_id(b), WAIT, 0.2, "B submitted by the releaser")
     assert world.ledger.get(a).state.value == "FAILED"   # the releaser refreshed A
     assert world.ledger.get(a).exit_code == 3
     for job in (b, c):
         bid = world.batch_id(job)
-        bf.wait_for(lambda: world.batch_status(bid) == "SUCCEEDED", 90, 0.3,
+        bf.wait_for(lambda: world.batch_status(bid) == "SUCCEEDED", WAIT, 0.3,
                     f"job {job} ({bid}) SUCCEEDED on Batch")
     assert (world.dir / "b.out").read_text() == f"after {b}\n"
     assert (world.dir / "c.out").read_text() == "later\n"
@@ -162,7 +170,7 @@ def test_held_jobs_reach_batch_and_run_with_no_command_running(world):
     p = subprocess.run([sys.executable, "-m", "slurmshim.cli.scancel", str(guard)],
                        env=world.env, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
-    bf.wait_for(lambda: world.token() is None and not runner_alive(tok), 60, 0.2,
+    bf.wait_for(lambda: world.token() is None and not runner_alive(tok), WAIT, 0.2,
                 "the releaser's exit")
     log = world.log()
     assert "Traceback" not in log
@@ -179,10 +187,10 @@ def test_held_with_h_starts_no_releaser_and_a_never_satisfiable_one_does_not_kee
     # afternotok on a job that succeeds: held, never satisfiable once A has ended
     a = world.sbatch("--wrap", "true")
     n = world.sbatch(f"--dependency=afternotok:{a}", "--wrap", "echo never")
-    tok = bf.wait_for(world.token, 30, 0.1, "the releaser's token")
-    bf.wait_for(lambda: world.ledger.get(n).reason == "DependencyNeverSatisfied", 60, 0.2,
+    tok = bf.wait_for(world.token, WAIT, 0.1, "the releaser's token")
+    bf.wait_for(lambda: world.ledger.get(n).reason == "DependencyNeverSatisfied", WAIT, 0.2,
                 "DependencyNeverSatisfied")
-    bf.wait_for(lambda: world.token() is None and not runner_alive(tok), 60, 0.2,
+    bf.wait_for(lambda: world.token() is None and not runner_alive(tok), WAIT, 0.2,
                 "the releaser's exit")
     assert world.batch_id(n) is None and world.ledger.get(n).state.value == "PENDING"
     assert world.batch_id(held) is None
@@ -191,9 +199,9 @@ def test_held_with_h_starts_no_releaser_and_a_never_satisfiable_one_does_not_kee
 
 def test_a_stopped_releaser_leaves_no_traceback_and_the_next_command_starts_one(world):
     job = world.sbatch("--begin=now+1hour", "--wrap", "true")
-    tok = bf.wait_for(world.token, 30, 0.1, "the releaser's token")
+    tok = bf.wait_for(world.token, WAIT, 0.1, "the releaser's token")
     os.kill(runner_pid(tok), 15)
-    bf.wait_for(lambda: not runner_alive(tok), 60, 0.1, "the releaser's exit")
+    bf.wait_for(lambda: not runner_alive(tok), WAIT, 0.1, "the releaser's exit")
     assert world.token() is None
     log = world.log()
     assert "stopped by a signal" in log and "Traceback" not in log
@@ -201,5 +209,5 @@ def test_a_stopped_releaser_leaves_no_traceback_and_the_next_command_starts_one(
     p = subprocess.run([sys.executable, "-m", "slurmshim.cli.squeue", "-h", "-o", "%i %r"],
                        env=world.env, capture_output=True, text=True, timeout=120)
     assert (p.returncode, p.stdout) == (0, f"{job} BeginTime\n"), p.stderr
-    again = bf.wait_for(world.token, 30, 0.1, "a new releaser")
+    again = bf.wait_for(world.token, WAIT, 0.1, "a new releaser")
     assert again != tok and runner_alive(again)

@@ -299,9 +299,8 @@ def test_json_with_allocations_has_no_steps():
 
 # ------------------------------------------------------------------ end to end (subprocess)
 
-def _sacct(state_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, SLURMSHIM_STATE_DIR=str(state_dir), PYTHONPATH=str(REPO),
-               TZ="UTC")
+def _sacct(state_dir: Path, *args: str, tz: str = "UTC") -> subprocess.CompletedProcess:
+    env = dict(os.environ, SLURMSHIM_STATE_DIR=str(state_dir), PYTHONPATH=str(REPO), TZ=tz)
     env.pop("SACCT_FORMAT", None)
     return subprocess.run([sys.executable, "-m", "slurmshim.cli.sacct", *args],
                           capture_output=True, text=True, env=env, cwd=state_dir, timeout=60)
@@ -380,8 +379,21 @@ def test_cli_held_job_then_cancelled(tmp_path):
     assert res.stdout.splitlines()[2].split()[-2:] == ["CANCELLED+", "0:0"]
 
 
-def _wait_done(state_dir: Path, jid: int, timeout: float = 30) -> str:
+WAIT = 90.0    # seconds: how long the local backend may take to run a job on a loaded machine
+
+
+def _noon_tz(now: float) -> str:
+    """A POSIX TZ in which `now` is between 11:30 and 12:30: a test that lists "since
+    midnight" (sacct's default window, -S midnight) in it cannot cross midnight, where the
+    jobs it has just run would fall out of the window."""
+    utc = time.gmtime(now)
+    ahead = round(12 - (utc.tm_hour + utc.tm_min / 60))      # hours east of UTC, -12..12
+    return f"<NOON>{-ahead:+d}"                               # POSIX offsets count west
+
+
+def _wait_done(state_dir: Path, jid: int, timeout: float = WAIT) -> str:
     deadline = time.time() + timeout
+    state = ""
     while time.time() < deadline:
         res = _sacct(state_dir, "-X", "-j", str(jid), "-P", "-n", "-o", "state")
         state = res.stdout.strip()
@@ -393,13 +405,15 @@ def _wait_done(state_dir: Path, jid: int, timeout: float = 30) -> str:
 
 def test_cli_completed_and_failed_jobs(tmp_path):
     """Needs the local backend's runner: a job exiting 3 is FAILED 3:0 with a FAILED 3:0 batch
-    step; a successful one COMPLETED 0:0; both show in the default (since midnight) listing."""
+    step; a successful one COMPLETED 0:0; both show in the default (since midnight) listing
+    -- midnight in a time zone where it is about noon now, whatever the time of day."""
+    tz = _noon_tz(time.time())
     ok = _submit(tmp_path, "hello", "#!/bin/sh\necho hi\n")
     bad = _submit(tmp_path, "exit3", "#!/bin/sh\nexit 3\n")
     if _wait_done(tmp_path, bad) in ("PENDING", "RUNNING", ""):
-        pytest.fail("the local backend did not finish the jobs within 30 s")
+        pytest.fail(f"the local backend did not finish the jobs within {WAIT:.0f} s")
     _wait_done(tmp_path, ok)
-    res = _sacct(tmp_path, "-P", "-o", "jobid,jobname,state,exitcode")
+    res = _sacct(tmp_path, "-P", "-o", "jobid,jobname,state,exitcode", tz=tz)
     assert res.returncode == 0, res.stderr
     assert res.stdout == (
         "JobID|JobName|State|ExitCode\n"
@@ -409,7 +423,7 @@ def test_cli_completed_and_failed_jobs(tmp_path):
     res = _sacct(tmp_path, "-X", "-s", "F", "-n", "-P", "-o", "jobid")
     assert res.stdout == ""                                    # -s alone: the window is now
     res = _sacct(tmp_path, "-X", "-s", "F", "-S", "midnight", "-E", "now", "-n", "-P",
-                 "-o", "jobid")
+                 "-o", "jobid", tz=tz)
     assert res.stdout == f"{bad}\n"
     res = _sacct(tmp_path, "-X", "-j", f"{ok},{bad}", "-P", "-n",
                  "-o", "jobid,alloccpus,nodelist,exitcode,derivedexitcode,timelimit")

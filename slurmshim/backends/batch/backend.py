@@ -268,6 +268,11 @@ class BatchBackend:
         if spec.begin_time and spec.begin_time > time.time():
             self._wake_releaser(ctl)
             return
+        # The job is in the ledger, PENDING with no Batch id, from here on: a releaser or another
+        # command's refresh would see an eligible job and submit it too.  The submitting claim
+        # (the one _release takes) makes one of them the only sender.
+        if not self._claim(ctl, rec):
+            return          # another process took it first and submits it
         try:
             plan = self.plan(ctl, rec, spec, part)
             if plan.hold_for_dependencies:
@@ -281,6 +286,8 @@ class BatchBackend:
         except BaseException:
             self._forget(ctl, rec)
             raise
+        finally:
+            _kv_del(ctl, f"batch:submitting:{rec.job_id}")
         if held:  # a dependency only slurmshim evaluates: it may hold already
             if self._release(ctl, [rec]):
                 self._wake_releaser(ctl)
