@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from itertools import repeat
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
