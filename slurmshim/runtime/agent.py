@@ -82,7 +82,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
-from .common import StdinWriter, read_json, session_pids, spawn
+from .common import StdinWriter, read_chunks, read_json, session_pids, spawn
 from .hosts import ENV_NODE_ADDR, HostsFile, hosts_path, table_of
 
 ENV_JOIN_TIMEOUT = "SLURMSHIM_NODE_JOIN_TIMEOUT"
@@ -748,15 +748,7 @@ class NodeAgent:
 
     def _pump(self, step: str, rank: int, fd_no: int, src: int) -> None:
         assert self.conn is not None
-        while True:
-            try:
-                data = os.read(src, 65536)
-            except InterruptedError:
-                continue
-            except OSError:
-                break
-            if not data:
-                break
+        for data in read_chunks(src):
             self.conn.send({"op": "io", "step": step, "rank": rank, "fd": fd_no,
                             "data": encode_data(data)})
         os.close(src)

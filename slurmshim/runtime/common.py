@@ -372,9 +372,10 @@ class StdinWriter:
             pass
 
 
-def read_stdin_chunks(fd: int = 0, size: int = 65536):
-    """Yield what `fd` delivers until end of file (or an error: a closed or bad stdin counts as
-    empty)."""
+def read_chunks(fd: int, size: int = 65536):
+    """Yield what `fd` delivers until end of file or an error (a closed or bad descriptor counts
+    as empty); reads interrupted by a signal are retried.  Every pump of the runtime (job
+    output, srun's labels, a node agent's task output, srun's stdin) reads through this."""
     while True:
         try:
             data = os.read(fd, size)

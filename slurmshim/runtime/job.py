@@ -60,7 +60,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .agent import (ENV_JOIN_TIMEOUT, AgentServer, join_timeout, main_token, run_node_agent,
                     write_private_json)
-from .common import (StepDir, cancel_banner, error_line, exit_info, kill_session,
+from .common import (StepDir, cancel_banner, error_line, exit_info, kill_session, read_chunks,
                      session_pids, spawn, take_control, write_fd, write_json)
 from .descriptor import (ENV_START_TIME, DescriptorError, compress_hostlist, load_descriptor,
                          placement_from_environ, stage_dir_for, task_ids)
@@ -132,15 +132,7 @@ def _open_output(path: str, append: bool) -> int:
 
 
 def _pump(src: int, dests: List[int]) -> None:
-    while True:
-        try:
-            data = os.read(src, 65536)
-        except InterruptedError:
-            continue
-        except OSError:
-            break
-        if not data:
-            break
+    for data in read_chunks(src):
         for fd in dests:
             try:
                 os.write(fd, data)

@@ -44,7 +44,7 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .common import (StdinWriter, StepDir, exit_info, read_json, read_stdin_chunks,
+from .common import (StdinWriter, StepDir, exit_info, read_chunks, read_json,
                      signal_name, spawn)
 from .descriptor import (ENV_STEP_DIR, compress_counts, compress_hostlist, compress_indices,
                          expand_hostlist)
@@ -360,15 +360,7 @@ def label_lines(prefix: bytes, buf: bytes) -> Tuple[bytes, bytes]:
 
 def _label_pump(src: int, out: _Out, prefix: bytes) -> None:
     buf = b""
-    while True:
-        try:
-            data = os.read(src, 65536)
-        except InterruptedError:
-            continue
-        except OSError:
-            break
-        if not data:
-            break
+    for data in read_chunks(src):
         text, buf = label_lines(prefix, buf + data)
         if text:
             with out.lock:
@@ -629,7 +621,7 @@ class Step:
         client = self.remote if remote else None
 
         def pump() -> None:
-            for data in read_stdin_chunks(0):
+            for data in read_chunks(0):
                 for w in writers:
                     w.put(data)
                 if client is not None:
