@@ -779,18 +779,24 @@ def test_reclaimed_array_task_is_requeued_on_its_own(tmp_path):
     recs = {r.array_task_id: r for r in ctl.ledger.array_records(job)}
     assert {t: r.state for t, r in recs.items()} == {4: JobState.RUNNING, 5: JobState.RUNNING,
                                                     6: JobState.RUNNING}
+
+    def child0_reclaimed_in_the_listings():
+        """The array's listings (children 1 and 2 running, child 0 FAILED) and child 0's
+        detail: reclaimed, with its Host EC2 reason."""
+        st.batch.add_response("list_jobs", {"jobSummaryList": [child(1, "RUNNING"),
+                                                               child(2, "RUNNING")]},
+                              {"arrayJobId": "arr", "jobStatus": "RUNNING", "maxResults": 1000})
+        st.batch.add_response("list_jobs", {"jobSummaryList": [child(0, "FAILED")]},
+                              {"arrayJobId": "arr", "jobStatus": "FAILED", "maxResults": 1000})
+        st.batch.add_response("describe_jobs", {"jobs": [detail(
+            "arr:0", "FAILED", statusReason=host, startedAt=t0, stoppedAt=t0 + 5000,
+            arrayProperties={"index": 0}, attempts=[{"container": {}, "statusReason": host,
+                                                     "startedAt": t0, "stoppedAt": t0 + 5000}])]},
+            {"jobs": ["arr:0"]})
+
     # task 4 (child 0) is reclaimed; Batch did not retry it
     st.batch.add_response("describe_jobs", parent(RUNNING=2, FAILED=1), {"jobs": ["arr"]})
-    st.batch.add_response("list_jobs", {"jobSummaryList": [child(1, "RUNNING"),
-                                                           child(2, "RUNNING")]},
-                          {"arrayJobId": "arr", "jobStatus": "RUNNING", "maxResults": 1000})
-    st.batch.add_response("list_jobs", {"jobSummaryList": [child(0, "FAILED")]},
-                          {"arrayJobId": "arr", "jobStatus": "FAILED", "maxResults": 1000})
-    st.batch.add_response("describe_jobs", {"jobs": [detail(
-        "arr:0", "FAILED", statusReason=host, startedAt=t0, stoppedAt=t0 + 5000,
-        arrayProperties={"index": 0}, attempts=[{"container": {}, "statusReason": host,
-                                                 "startedAt": t0, "stoppedAt": t0 + 5000}])]},
-        {"jobs": ["arr:0"]})
+    child0_reclaimed_in_the_listings()
     st.batch.add_response("submit_job", {"jobName": "n", "jobId": "again-4"}, None)
     st.refresh()
     (req,) = sent
@@ -811,16 +817,7 @@ def test_reclaimed_array_task_is_requeued_on_its_own(tmp_path):
     st.batch.add_response("describe_jobs", {"jobs": [
         detail("again-4", "RUNNING", startedAt=t0 + 9000),
         parent(RUNNING=2, FAILED=1)["jobs"][0]]}, {"jobs": ["again-4", "arr"]})
-    st.batch.add_response("list_jobs", {"jobSummaryList": [child(1, "RUNNING"),
-                                                           child(2, "RUNNING")]},
-                          {"arrayJobId": "arr", "jobStatus": "RUNNING", "maxResults": 1000})
-    st.batch.add_response("list_jobs", {"jobSummaryList": [child(0, "FAILED")]},
-                          {"arrayJobId": "arr", "jobStatus": "FAILED", "maxResults": 1000})
-    st.batch.add_response("describe_jobs", {"jobs": [detail(
-        "arr:0", "FAILED", statusReason=host, startedAt=t0, stoppedAt=t0 + 5000,
-        arrayProperties={"index": 0}, attempts=[{"container": {}, "statusReason": host,
-                                                 "startedAt": t0, "stoppedAt": t0 + 5000}])]},
-        {"jobs": ["arr:0"]})
+    child0_reclaimed_in_the_listings()
     st.refresh()
     task4 = next(r for r in ctl.ledger.array_records(job) if r.array_task_id == 4)
     assert (task4.state, task4.restarts, len(sent)) == (JobState.RUNNING, 1, 1)
