@@ -6,11 +6,10 @@ ConfigError naming the file and the key, never a traceback.
 from __future__ import annotations
 
 import os
-from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-from ._dataclass import dataclass
+from ._dataclass import dataclass, field
 from .errors import ConfigError
 from .model import INFINITE, Partition
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 import copy
 import os
 import time
-from dataclasses import field
 from pathlib import Path
 from typing import Iterable
 
 from . import config as _config
-from ._dataclass import dataclass
+from ._dataclass import dataclass, field
 from .errors import InvalidJobId, SlurmError, SubmitError
 from .identity import current_user
 from .ledger import Ledger

@@ -8,10 +8,9 @@ INFINITE = UNLIMITED); memory is MiB (Slurm's "MB").
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, field
 from typing import Any
 
-from ._dataclass import dataclass
+from ._dataclass import asdict, dataclass, field
 
 INFINITE = -1  # time limit meaning UNLIMITED (Slurm's INFINITE)
 NO_VAL = None

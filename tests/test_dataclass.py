@@ -13,7 +13,7 @@ import pytest
 from slurmshim import _dataclass
 
 
-def _classes(decorate):
+def _classes(decorate, field=dataclasses.field):
     @decorate
     class A:
         """A plain dataclass."""
@@ -68,8 +68,16 @@ def _probes(A, F, Sub, Child, Post):
         "frozen del": lambda: call(lambda: delattr(F(1), "a")),
         "fields": lambda: call(lambda: [f.name for f in dataclasses.fields(Child)]),
         "asdict": lambda: call(lambda: dataclasses.asdict(Child(1, [F(2)], "q", 3))),
+        "our asdict": lambda: call(lambda: _dataclass.asdict(Child(1, [F(2), {"k": (F(3),)}],
+                                                                   "q", 3))),
+        "our asdict, other values": lambda: call(lambda: _dataclass.asdict(
+            A(frozenset({1}), [F(type)]))),
         "astuple": lambda: call(lambda: dataclasses.astuple(F(1, (2,)))),
         "replace": lambda: call(lambda: dataclasses.replace(F(1, (2,)), a=5)),
+        "our replace": lambda: call(lambda: (_dataclass.replace(F(1, (2,)), a=5),
+                                             _dataclass.replace(Child(1, w=2), z="r"),
+                                             _dataclass.replace(Post(), q=7).q)),
+        "our replace, bad field": lambda: call(lambda: _dataclass.replace(A(1), nope=1)),
         "subclass": lambda: call(lambda: (Sub(3), Sub(3) == Sub(3))),
         "child": lambda: call(lambda: (Child(1, w=2), Child(1) == A(1), hash(Child(1)))),
         "deepcopy": lambda: call(lambda: copy.deepcopy(Child(1)) == Child(1)),
@@ -87,26 +95,32 @@ def _probes(A, F, Sub, Child, Post):
     }
 
 
-def test_same_behaviour_whatever_is_used_first():
+@pytest.mark.parametrize("field_of", [_dataclass.field, dataclasses.field],
+                         ids=["field here", "dataclasses.field"])
+def test_same_behaviour_whatever_is_used_first(field_of):
     rnd = random.Random(0)
     names = list(_probes(*_classes(dataclasses.dataclass)))
     for _ in range(100):
         order = names[:]
         rnd.shuffle(order)
         want = _probes(*_classes(dataclasses.dataclass))
-        got = _probes(*_classes(_dataclass.dataclass))
+        got = _probes(*_classes(_dataclass.dataclass, field_of))
         for name in order:
             assert got[name]() == want[name](), name
 
 
 def test_methods_are_built_only_when_needed():
-    A, F, *_ = _classes(_dataclass.dataclass)
+    A, F, *_ = _classes(_dataclass.dataclass, _dataclass.field)
     assert not isinstance(vars(A)["__dataclass_fields__"], dict)
-    A(1)                               # __init__ now; __repr__ / __eq__ still pending
-    assert isinstance(vars(A)["__dataclass_fields__"], dict)
+    a = A(1)                           # __init__ made here; the standard decorator has not run
+    assert (a.x, a.y, a.z) == (1, [], "z") and a.y is not A(1).y
+    assert not isinstance(vars(A)["__dataclass_fields__"], dict)
+    assert _dataclass.asdict(a) == {"x": 1, "y": [], "z": "z"}
+    assert not isinstance(vars(A)["__dataclass_fields__"], dict)
     assert A in _dataclass._unfinished
     assert repr(A(1)) == "_classes.<locals>.A(x=1, y=[], z='z')"
     assert A not in _dataclass._unfinished
+    assert isinstance(vars(A)["__dataclass_fields__"], dict)
     assert F(1) == F(1) and F not in _dataclass._unfinished
 
 

@@ -8,7 +8,6 @@ supervises it: time limit, signals, exit status, steps, and the ledger update at
 """
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import os
 import sys
@@ -16,6 +15,7 @@ import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
 
+from .._dataclass import replace
 from ..errors import SubmitError
 from ..model import INFINITE, JobRecord, JobSpec, JobState, NodeStatus, Partition
 from ..scheduling import NEVER, WAITING, NodeUse, place, priority_key
@@ -298,7 +298,7 @@ class LocalBackend:
             if throttle and running_tasks.get(meta.job_id, 0) >= throttle:
                 return "JobArrayTaskLimit"
             if per_task:  # aftercorr: task i waits for task i of the other array
-                probe = dataclasses.replace(meta, array_task_id=idx, array_pending=())
+                probe = replace(meta, array_task_id=idx, array_pending=())
                 status, _ = ctl.dependency_state(probe, now)
                 if status != "satisfied":
                     if reason != "Dependency":

@@ -12,7 +12,6 @@ Batch paths behave the same.
 """
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import json
 import os
@@ -23,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from .._dataclass import replace
 from ..model import JobRecord, JobState, StepRecord
 from ..runtime.common import kill_session, read_json, request_signal
 from ..runtime.descriptor import ENV_FILE, ENV_START_TIME, placement_environ
@@ -366,7 +366,7 @@ class JobRun:
 
     def _requeued(self, rec: JobRecord, hold: bool, now: float) -> None:
         ledger = self.ctl.ledger
-        old = dataclasses.replace(rec)
+        old = replace(rec)
         old.state = JobState.REQUEUED
         old.end_time = now
         old.restarts = max(0, rec.restarts - 1)

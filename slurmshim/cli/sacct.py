@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from .._dataclass import dataclass, field
 from typing import Sequence
 
 from .. import SLURM_VERSION

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import signal as _signal
 import sys
-from dataclasses import dataclass, field
+from .._dataclass import dataclass, field
 
 from .. import SLURM_VERSION
 from ..errors import SlurmError

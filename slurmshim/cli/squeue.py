@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from .._dataclass import dataclass, field
 from typing import Callable, Mapping
 
 from .. import SLURM_VERSION

@@ -27,10 +27,9 @@ and the slurmdbd job query), reproduced here:
 from __future__ import annotations
 
 import time
-from dataclasses import field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from .._dataclass import dataclass
+from .._dataclass import dataclass, field
 from ..errors import SlurmError
 from ..model import INFINITE, JobRecord, JobState, StepRecord
 from ..slurm import timespec

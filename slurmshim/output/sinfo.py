@@ -22,10 +22,9 @@ turned into Slurm's state bits so that the long (%T), compact (%t) and complete 
 from __future__ import annotations
 
 import time as _time
-from dataclasses import field
 from typing import Any, Callable, Iterable, Sequence
 
-from .._dataclass import dataclass
+from .._dataclass import dataclass, field
 from ..model import INFINITE, NodeStatus, Partition
 from .fields import fit, parse_long_format, parse_percent_format
 

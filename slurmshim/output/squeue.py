@@ -24,12 +24,11 @@ The pipeline, in Slurm's order:
 from __future__ import annotations
 
 import time as _time
-from dataclasses import field
 from itertools import repeat
 from operator import attrgetter
 from typing import Any, Callable, Iterable, Sequence
 
-from .._dataclass import dataclass
+from .._dataclass import dataclass, field
 from ..errors import SlurmError
 from ..slurm.arrayspec import format_indices
 from ..slurm.memspec import format_mem

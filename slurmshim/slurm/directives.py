@@ -22,9 +22,7 @@ Stdlib only; no I/O.
 """
 from __future__ import annotations
 
-from dataclasses import field
-
-from .._dataclass import dataclass
+from .._dataclass import dataclass, field
 from ..errors import SlurmError
 
 MAGIC = "#SBATCH"

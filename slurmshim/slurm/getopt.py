@@ -25,10 +25,9 @@ Stdlib only; no I/O.
 """
 from __future__ import annotations
 
-from dataclasses import field
 from typing import Any, Hashable, Iterable, Iterator, Sequence
 
-from .._dataclass import dataclass
+from .._dataclass import dataclass, field
 from ..errors import UsageError
 
 NO_ARGUMENT = 0

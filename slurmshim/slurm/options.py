@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import field
 from typing import Any, Callable, Iterable, Mapping
 
-from .._dataclass import dataclass
+from .._dataclass import dataclass, field
 from ..errors import InvalidSpec, SlurmError, SubmitError
 from ..model import INFINITE, JobSpec
 from . import getopt as _getopt
