@@ -315,7 +315,22 @@ class Controller:
         return self.ledger.steps(job_ids)
 
     def job_history(self, job_ids: Iterable[int]) -> dict[int, list[JobRecord]]:
-        return self.ledger.history(job_ids)
+        """Earlier attempts of requeued jobs (sacct -D), oldest first.  An attempt kept
+        before the ledger stored the default account and QOS (schema 3) has neither: it gets
+        the job's, as every attempt of a job in Slurm's accounting has."""
+        history = self.ledger.history(job_ids)
+        bare = [jid for jid, olds in history.items()
+                if any(not o.account or not o.qos for o in olds)]
+        if bare:
+            current = {r.job_id: r for r in self.ledger.get_many(bare)}
+            for jid in bare:
+                cur = current.get(jid)
+                for old in history[jid]:
+                    if not old.account:
+                        old.account = (cur.account if cur else None) or DEFAULT_ACCOUNT
+                    if not old.qos:
+                        old.qos = (cur.qos if cur else None) or DEFAULT_QOS
+        return history
 
     def find_jobs(self, id_text: str, visible_only: bool = True) -> list[JobRecord]:
         """Records matching `N` (a job, a task's raw id, or a whole array) or `N_T`, among the
@@ -432,11 +447,14 @@ class Controller:
                            reason="JobHeldAdmin" if admin else "JobHeldUser", eligible_time=None)
 
     def _release_one(self, rec: JobRecord) -> None:
+        """slurmctld's _release_job_rec: the priority back, no reason, and the exit code a
+        requeued job kept from its last run cleared."""
         if rec.state != JobState.PENDING or not rec.hold:
             return
         spec = self.load_spec(rec)
         prio = spec.priority if spec.priority is not None else 1
-        self.ledger.update(rec.job_id, hold=None, priority=prio, reason="None")
+        self.ledger.update(rec.job_id, hold=None, priority=prio, reason="None", exit_code=0,
+                           exit_signal=0)
 
     def _each_pending(self, id_texts: list[str], action, running_ok: bool = False) -> list[str]:
         errors: list[str] = []
@@ -467,9 +485,14 @@ class Controller:
         history for sacct -D: a running one as REQUEUED (its backend writes the final record,
         steps included, once its processes are gone; until then the job is COMPLETING, which
         Slurm shows for PENDING|COMPLETING), a finished one exactly as it ended (COMPLETED,
-        FAILED...) with its steps.  Refused as Slurm refuses: --no-requeue jobs (requeue
-        disabled), jobs srun created (not batch jobs), pending ones, including a requeue still
-        completing.  Returns (id, error) pairs."""
+        FAILED...) with its steps.  A finished job keeps its exit code while it pends again
+        (ExitCode=3:0 after a FAILED run), as slurmctld keeps job_ptr->exit_code until the job
+        starts again or is released.  requeuehold holds the job as its user would (JobHeldUser,
+        Priority=0), showing scheduling.REQUEUE_HELD as the reason from now on, while COMPLETING
+        too.  Refused as Slurm refuses: --no-requeue jobs (requeue disabled), jobs srun created
+        (not batch jobs), pending ones, including a requeue still completing.  Returns (id,
+        error) pairs."""
+        from .scheduling import REQUEUE_HELD
         errors: list[tuple[str, str]] = []
         now = time.time()
         to_stop: dict[str, list[JobRecord]] = {}
@@ -495,18 +518,19 @@ class Controller:
                         attempt.state, attempt.end_time = JobState.REQUEUED, now
                     self.ledger.add_history(attempt)
                     fields = dict(state=JobState.PENDING, restarts=fresh.restarts + 1,
-                                  start_time=None, end_time=None, exit_code=0, exit_signal=0,
+                                  start_time=None, end_time=None,
                                   node_list="", cancelled_by=None, eligible_time=None,
                                   reason="BeginTime", backend_id=None if not was_running
                                   else fresh.backend_id, submit_time=now)
                     if hold:
-                        fields.update(hold="admin", priority=0, reason="JobHeldAdmin")
+                        fields.update(hold="user", priority=0, reason=REQUEUE_HELD)
                     if was_running:
                         # COMPLETING until its processes are gone: it keeps its nodes (as in
                         # Slurm) and its start time, so the REQUEUED record the backend keeps
                         # for sacct -D when the attempt ends has its real Start and NodeList.
                         fields["state"] = JobState.COMPLETING
-                        fields["reason"] = "None"
+                        fields["reason"] = REQUEUE_HELD if hold else "None"
+                        fields.update(exit_code=0, exit_signal=0)
                         fields["start_time"] = fresh.start_time
                         fields["node_list"] = fresh.node_list
                         to_stop.setdefault(fresh.backend, []).append(fresh)

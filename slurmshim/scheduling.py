@@ -11,6 +11,30 @@ from .model import Dependency, DependencyTerm, JobRecord, JobState, Partition
 # Outcome of one dependency term: satisfied, pending, or never satisfiable.
 SATISFIED, WAITING, NEVER = "satisfied", "waiting", "never"
 
+# What slurmctld's _job_requeue_op leaves on a job `scontrol requeuehold` holds: the reason
+# WAIT_HELD_USER with the description (state_desc) below, which scontrol (spaces as
+# underscores) and squeue print instead of the reason's name, from the requeue on until the
+# hold changes (hold, uhold, release).  sacct and squeue's merged array reasons use the name.
+REQUEUE_HELD = "job requeued in held state"
+
+
+def hold_reason(rec: JobRecord) -> str:
+    """The reason a held pending job shows: the description a requeuehold left, else the
+    hold's reason (JobHeldAdmin for `scontrol hold` by an operator, JobHeldUser otherwise)."""
+    if rec.reason == REQUEUE_HELD:
+        return REQUEUE_HELD
+    return "JobHeldAdmin" if rec.hold == "admin" else "JobHeldUser"
+
+
+def reason_code(rec: JobRecord) -> str:
+    """The name of a record's reason (Slurm's job_state_reason_string(state_reason)) where
+    the record shows a description instead: what sacct prints, and what squeue joins when
+    pending array tasks fold into their meta record."""
+    reason = rec.reason or "None"
+    if reason == REQUEUE_HELD:
+        return "JobHeldAdmin" if rec.hold == "admin" else "JobHeldUser"
+    return reason
+
 
 def term_status(term: DependencyTerm, targets: Sequence[JobRecord], now: float,
                 me: JobRecord | None = None, same_name_active: bool = False) -> str:

@@ -97,3 +97,135 @@ def test_requeue_refusals(tmp_path):
     assert (res.returncode, res.stderr) == (
         1, f"Only batch jobs are accepted or processed for job {direct[0]}\n")
     assert _acct(c, "-D", "-X", "-j", direct[0], "-o", "state,restarts") == ["COMPLETED|0"]
+
+
+def test_requeuehold_is_a_user_hold_with_slurms_description(tmp_path):
+    """`scontrol requeuehold`: slurmctld's _job_requeue_op sets Priority=0, the reason
+    WAIT_HELD_USER (JobHeldUser, not the JobHeldAdmin of `scontrol hold`) and the description
+    "job requeued in held state", which scontrol shows as the Reason (spaces as underscores,
+    the 38 capture while the job is COMPLETING) and squeue as the reason, from the moment of the
+    requeue until the hold changes.  sacct, which never sees the description, shows
+    JobHeldUser.  The job traps SIGTERM and waits for a second gate, so it stays COMPLETING
+    while the test looks (KillWait is longer than any test)."""
+    c = Cluster(tmp_path, config="kill_wait = 600\n")
+    trap = "trap 'echo term > term.log; until [ -e stop.open ]; do sleep 0.05; done; exit 0' TERM\n"
+    job = str(c.submit(c.gate("g", before=trap + "echo up >> up.log\n")))
+    c.wait_output("up.log", "up")
+    res = c.run("scontrol", "requeuehold", job)
+    assert (res.returncode, res.stdout, res.stderr) == (0, "", "")
+    c.wait_output("term.log", "term")
+    show = c.run("scontrol", "show", "job", job).stdout
+    assert ("   Priority=0 Nice=0 Account=root QOS=normal\n"             # as 38 shows job 43
+            "   JobState=COMPLETING Reason=job_requeued_in_held_state Dependency=(null)\n"
+            "   Requeue=1 Restarts=1 BatchFlag=1 Reboot=0 ExitCode=0:0\n") in show
+    assert c.squeue("-h", "-j", job, "-o", "%t") == "CG\n"
+
+    c.open_gate("stop")
+    wait_for(lambda: c.squeue("-h", "-j", job, "-o", "%t") == "PD\n", what="PD")
+    show = c.run("scontrol", "show", "job", job).stdout
+    assert ("   Priority=0 Nice=0 Account=root QOS=normal\n"
+            "   JobState=PENDING Reason=job_requeued_in_held_state Dependency=(null)\n"
+            "   Requeue=1 Restarts=1 BatchFlag=1 Reboot=0 ExitCode=0:0\n") in show
+    # squeue prints the description when there is one (src/squeue/print.c)
+    assert c.squeue("-h", "-j", job, "-o", "%t|%r|%R|%Q") == \
+        "PD|job requeued in held state|(job requeued in held state)|0\n"
+    assert _acct(c, "-X", "-j", job, "-o", "state,reason") == ["PENDING|JobHeldUser"]
+
+    # `scontrol uhold` and `hold` replace the description with their own reason
+    assert c.run("scontrol", "hold", job).returncode == 0
+    assert " Reason=JobHeldAdmin " in c.run("scontrol", "show", "job", job).stdout
+    c.open_gate("g")
+    assert c.run("scontrol", "release", job).returncode == 0
+    c.wait_state(job, {"COMPLETED"})
+    assert c.read("up.log") == "up\nup\n"
+
+
+def test_requeued_failed_job_keeps_its_exit_code_until_it_runs_again(tmp_path):
+    """slurmctld keeps a requeued job's exit code (_job_requeue_op and batch_requeue_fini leave
+    job_ptr->exit_code alone): scontrol shows the FAILED run's ExitCode=3:0 while the job pends
+    again, until select_nodes clears it as the job starts (or `scontrol release` does).  sacct
+    shows 0:0 for the pending attempt: batch_requeue_fini starts a new accounting record, whose
+    exit code is not set until the job ends; the FAILED attempt keeps 3:0 (sacct -D)."""
+    c = Cluster(tmp_path, config='[partitions.one]\nbackend = "local"\ndefault = true\n'
+                                 'cpus = 1\n')
+    run = 'echo run >> runs-$SLURM_JOB_ID.log\n[ "${SLURM_RESTART_COUNT:-0}" = 0 ] && exit 3\n'
+    job = str(c.submit(c.gate("f", before=run)))
+    other = str(c.submit("--wrap", "exit 5"))
+    c.wait_state(job, {"FAILED"})
+    c.wait_state(other, {"FAILED"})
+    blocker = str(c.submit(c.gate("g")))          # holds the only CPU: the requeued jobs pend
+    c.wait_state(blocker, {"RUNNING"})
+
+    res = c.run("scontrol", "requeue", job, other)
+    assert (res.returncode, res.stdout, res.stderr) == (0, "", "")
+    show = c.run("scontrol", "show", "job", job).stdout
+    assert "   JobState=PENDING " in show
+    assert "   Requeue=1 Restarts=1 BatchFlag=1 Reboot=0 ExitCode=3:0\n" in show
+    assert _acct(c, "-j", job, "-o", "jobid,state,exitcode,derivedexitcode") == [
+        f"{job}|PENDING|0:0|0:0"]
+    assert _acct(c, "-D", "-j", job, "-o", "jobid,state,exitcode") == [
+        f"{job}|FAILED|3:0", f"{job}.batch|FAILED|3:0", f"{job}|PENDING|0:0"]
+    # a hold keeps the exit code, a release clears it (_release_job_rec)
+    assert c.run("scontrol", "hold", other).returncode == 0
+    assert " ExitCode=5:0\n" in c.run("scontrol", "show", "job", other).stdout
+    assert c.run("scontrol", "release", other).returncode == 0
+    show = c.run("scontrol", "show", "job", other).stdout
+    assert "   JobState=PENDING " in show and " ExitCode=0:0\n" in show
+    assert c.run("scancel", other).returncode == 0
+
+    c.open_gate("g")                              # the job runs again and waits at its gate
+    c.wait_output(f"runs-{job}.log", "run\nrun\n")
+    c.wait_state(job, {"RUNNING"})
+    show = c.run("scontrol", "show", "job", job).stdout
+    assert "   JobState=RUNNING " in show and " ExitCode=0:0\n" in show
+    c.open_gate("f")
+    c.wait_state(job, {"COMPLETED"})
+    assert _acct(c, "-D", "-X", "-j", job, "-o", "state,exitcode") == [
+        "FAILED|3:0", "COMPLETED|0:0"]
+
+
+def test_earlier_attempts_show_the_jobs_account(tmp_path):
+    """sacct -D: every attempt of a requeued job is charged to the job's account (95: the
+    REQUEUED record of job 41 shows root, like the final one).  Attempts kept by slurmshim
+    before it stored the default account and QOS in the ledger (schema 3) have none: they
+    show the job's."""
+    import sqlite3
+    c = Cluster(tmp_path)
+    c.script("t.sh", "#!/bin/bash\necho run >> runs.log\n")
+    proj = str(c.submit("-A", "proj", "t.sh"))
+    plain = str(c.submit("t.sh"))
+    for job in (proj, plain):
+        c.wait_state(job, {"COMPLETED"})
+        assert c.run("scontrol", "requeue", job).returncode == 0
+    wait_for(lambda: c.read("runs.log").count("\n") == 4, what="the second runs")
+    for job in (proj, plain):
+        c.wait_state(job, {"COMPLETED"})
+    db = sqlite3.connect(str(c.state / "ledger.sqlite3"))
+    with db:
+        db.execute("UPDATE history SET record = json_set(record, '$.account', NULL,"
+                   " '$.qos', NULL)")
+    db.close()
+    for job, account in ((proj, "proj"), (plain, "root")):
+        assert _acct(c, "-D", "-X", "-j", job, "-o", "jobid,account,qos,state,restarts") == [
+            f"{job}|{account}|normal|COMPLETED|0", f"{job}|{account}|normal|COMPLETED|1"]
+    # the default format, as 95 shows job 41: the account on every line, steps included
+    res = c.run("sacct", "-D", "-j", plain)
+    assert [row[35:45] for row in res.stdout.splitlines()] == [
+        "   Account", "----------"] + ["      root"] * 4, res.stdout
+
+
+def test_requeue_held_array_task_folds_back_as_jobhelduser(tmp_path):
+    """38/50: the requeue-held task 42_1 folds back into its pending meta record, the reasons
+    joined by name: (JobArrayTaskLimit,JobHeldUser); with -r it shows its description."""
+    c = Cluster(tmp_path)
+    job = str(c.submit("--array=1-4%1", "-J", "arrrun",
+                       c.gate("g", before="echo up >> up-$SLURM_ARRAY_TASK_ID\n")))
+    c.wait_output("up-1", "up")
+    assert c.run("scontrol", "requeuehold", f"{job}_1").returncode == 0
+    c.wait_output("up-2", "up")                   # the throttle's one slot: task 2 runs
+    try:
+        assert c.squeue("-h", "-t", "PD", "-o", "%i|%R") == \
+            f"{job}_[1,3-4]|(JobArrayTaskLimit,JobHeldUser)\n"
+        assert f"{job}_1|(job requeued in held state)\n" in c.squeue("-h", "-r", "-o", "%i|%R")
+    finally:
+        c.run("scancel", job)

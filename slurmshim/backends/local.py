@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterator
 from .._dataclass import replace
 from ..errors import SubmitError
 from ..model import INFINITE, JobRecord, JobSpec, JobState, NodeStatus, Partition
-from ..scheduling import NEVER, WAITING, NodeUse, place, priority_key
+from ..scheduling import NEVER, WAITING, NodeUse, hold_reason, place, priority_key
 
 if TYPE_CHECKING:
     from ..controller import Controller
@@ -245,7 +245,7 @@ class LocalBackend:
         """Why a pending job may not start yet (hold, begin time, dependency, limits), and
         when to look again for time-based reasons."""
         if rec.hold:
-            return ("JobHeldAdmin" if rec.hold == "admin" else "JobHeldUser"), None
+            return hold_reason(rec), None
         spec = ctl.load_spec(rec)
         if spec.begin_time and spec.begin_time > now:
             return "BeginTime", spec.begin_time
@@ -325,9 +325,10 @@ class LocalBackend:
             u.gpus += req.gpus
             u.jobs += 1
             u.exclusive = u.exclusive or req.exclusive
+        # exit code 0 again: a requeued job kept its last run's until now (select_nodes)
         ctl.ledger.update(rec.job_id, state=JobState.RUNNING, reason="None", start_time=now,
                           eligible_time=rec.eligible_time or now, node_list=compress(nodes),
-                          end_time=None, backend_id=None)
+                          end_time=None, backend_id=None, exit_code=0, exit_signal=0)
 
     @staticmethod
     def _set_reason(ctl: "Controller", rec: JobRecord, reason: str) -> None:

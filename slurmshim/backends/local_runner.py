@@ -365,6 +365,7 @@ class JobRun:
         return out
 
     def _requeued(self, rec: JobRecord, hold: bool, now: float) -> None:
+        from ..scheduling import REQUEUE_HELD
         ledger = self.ctl.ledger
         old = replace(rec)
         old.state = JobState.REQUEUED
@@ -373,9 +374,9 @@ class JobRun:
         ledger.add_history(old)
         fields = dict(state=JobState.PENDING, start_time=None, end_time=None, node_list="",
                       backend_id=None, exit_code=0, exit_signal=0, eligible_time=None,
-                      reason="JobHeldAdmin" if hold else "BeginTime", submit_time=now)
-        if hold:
-            fields.update(hold="admin", priority=0)
+                      reason=REQUEUE_HELD if hold else "BeginTime", submit_time=now)
+        if hold:  # requeuehold: held as by its user (the controller set it at the requeue)
+            fields.update(hold="user", priority=0)
         ledger.update(rec.job_id, **fields)
 
 

@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from .._dataclass import dataclass, field
 from ..errors import SlurmError
 from ..model import INFINITE, JobRecord, JobState, StepRecord
+from ..scheduling import reason_code
 from ..slurm import timespec
 
 NO_VAL = 0xFFFFFFFE          # Slurm's NO_VAL (array_task_id of a plain job or a meta record)
@@ -340,6 +341,15 @@ def _timelimit_raw(minutes: int | None) -> str | None:
     return str(minutes)
 
 
+def _job_exit(job: JobRecord) -> tuple[int, int, int]:
+    """(exit code, signal, derived exit code) of a job's accounting record.  A job pending
+    again after a requeue has a new record (batch_requeue_fini starts one), whose codes stay 0
+    until it ends, though slurmctld (scontrol) still shows the last run's exit code."""
+    if job.state == JobState.PENDING:
+        return 0, 0, 0
+    return job.exit_code, job.exit_signal, job.derived_exit_code
+
+
 def eligible_time(job: JobRecord) -> int:
     """When the job became eligible (0 = never).  The ledger's value when it has one (0 means
     "never", e.g. the meta record of a `%1` array whose one slot was always taken); when it
@@ -521,13 +531,13 @@ FIELDS: tuple[Field, ...] = (
     F("CPUTimeRAW", 10, UINT, lambda r: _elapsed(r) * _alloc_cpus_job(r),
       lambda r: _elapsed(r) * r.step.num_cpus),
     F("DBIndex", -21, UINT),
-    F("DerivedExitCode", 15, STR, lambda r: f"{r.job.derived_exit_code}:0", None),
+    F("DerivedExitCode", 15, STR, lambda r: f"{_job_exit(r.job)[2]}:0", None),
     F("Elapsed", 10, SECS, _elapsed, _elapsed),
     F("ElapsedRaw", 10, UINT, _elapsed, _elapsed),
     F("Eligible", 19, DATE, lambda r: format_date(eligible_time(r.job), now=_now(r)),
       _step_start),
     F("End", 19, DATE, _end, _end),
-    F("ExitCode", 8, STR, lambda r: f"{r.job.exit_code}:{r.job.exit_signal}",
+    F("ExitCode", 8, STR, lambda r: "%d:%d" % _job_exit(r.job)[:2],
       lambda r: f"{r.step.exit_code}:{r.step.exit_signal}"),
     F("Extra", 14, STR),
     F("FailedNode", 8, STR),
@@ -576,7 +586,7 @@ FIELDS: tuple[Field, ...] = (
     F("QOS", 10, STR, lambda r: r.job.qos or "normal"),
     F("QOSRAW", 6, UINT, lambda r: 1 if (r.job.qos or "normal") == "normal" else None),
     F("QOSREQ", 10, STR),
-    F("Reason", 22, STR, lambda r: r.job.reason or "None"),
+    F("Reason", 22, STR, lambda r: reason_code(r.job)),
     F("ReqCPUFreq", 10, STR, _cpufreq, _cpufreq),
     F("ReqCPUFreqGov", 13, STR, _cpufreq, _cpufreq),
     F("ReqCPUFreqMax", 13, STR, _cpufreq, _cpufreq),
@@ -1045,7 +1055,7 @@ def record_matches(rec: JobRecord, q: Query, window: tuple[int, int]) -> bool:
         return False
     if q.wckeys is not None and not _ci_in(rec.spec.wckey if rec.spec else None, q.wckeys):
         return False
-    if q.reasons is not None and not _ci_in(rec.reason, q.reasons):
+    if q.reasons is not None and not _ci_in(reason_code(rec), q.reasons):
         return False
     if q.constraints is not None and not _ci_in(
             rec.spec.resources.constraint if rec.spec else None, q.constraints):
@@ -1412,7 +1422,7 @@ def job_json(rec: JobRecord, steps: Sequence[StepRecord], ctx: Context,
         "cluster": ctx.cluster,
         "constraints": (res.constraint or "") if res is not None else "",
         "container": "",
-        "derived_exit_code": _exit_json(rec.derived_exit_code, 0),
+        "derived_exit_code": _exit_json(_job_exit(rec)[2], 0),
         "time": {
             "elapsed": elapsed,
             "eligible": elig,
@@ -1426,7 +1436,7 @@ def job_json(rec: JobRecord, steps: Sequence[StepRecord], ctx: Context,
             "total": _cpu_json(),
             "user": _cpu_json(),
         },
-        "exit_code": _exit_json(rec.exit_code, rec.exit_signal),
+        "exit_code": _exit_json(*_job_exit(rec)[:2]),
         "extra": "",
         "failed_node": "",
         "flags": flags,
@@ -1456,7 +1466,7 @@ def job_json(rec: JobRecord, steps: Sequence[StepRecord], ctx: Context,
         "stdout": stdout,
         "stderr": stderr,
         "stdin": stdin,
-        "state": {"current": [state.value], "reason": rec.reason or "None"},
+        "state": {"current": [state.value], "reason": reason_code(rec)},
         "steps": [_step_json(Row(rec, s, None, steps, ctx), ctx)
                   for s in (steps if shown is None else shown)],
         "submit_line": (spec.submit_line or "") if spec is not None else "",

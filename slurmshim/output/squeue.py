@@ -35,6 +35,7 @@ from ..slurm.memspec import format_mem
 from ..slurm.states import DEFAULT_SQUEUE_STATES
 from ..slurm.timespec import format_elapsed, format_timestamp
 from ..model import COMPACT_NAMES, INFINITE, TERMINAL_STATES, JobRecord, JobState, StepRecord
+from ..scheduling import REQUEUE_HELD, reason_code
 from .fields import NULL_TEXT, FieldToken, make_fitter, parse_long_format as _split_long, \
     parse_percent_format as _split_percent
 
@@ -403,12 +404,13 @@ def combine_pending(rows: list[Row], bitstr_len: int = 64) -> list[Row]:
             desc: str | None = None
             for t in tasks:
                 idx.add(t.task_id)  # type: ignore[arg-type]
-                if t.reason == base_reason:
+                code = reason_code(t.rec) if t.reason == t.rec.reason else t.reason
+                if code == base_reason:
                     continue
                 if desc is None:
                     desc = base_reason
-                if t.reason not in desc:
-                    desc += "," + t.reason
+                if code not in desc:
+                    desc += "," + code
             row.pending = tuple(sorted(idx))
             text = _ranges(row.pending)
             if bitstr_len > 0:
@@ -2063,8 +2065,9 @@ def job_json(row: Row, ctx: _Ctx, cluster: str) -> dict:
         "sockets_per_board": 0,
         "sockets_per_node": _num(None),
         "start_time": _num(int(rec.start_time or 0)),
-        "state_description": row.reason if row.reason != rec.reason and "," in row.reason else "",
-        "state_reason": (rec.reason or "None"),
+        "state_description": (row.reason if row.reason != rec.reason and "," in row.reason
+                              else rec.reason if rec.reason == REQUEUE_HELD else ""),
+        "state_reason": reason_code(rec),
         "standard_input": std_in,
         "standard_output": raw_out,
         "standard_error": raw_err,

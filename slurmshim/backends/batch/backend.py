@@ -927,7 +927,9 @@ class BatchBackend:
         if state == JobState.CANCELLED:  # kill_on_invalid_dep
             fields.update(state=state, reason=view.reason, end_time=view.end_time or now)
         elif state in (JobState.RUNNING, JobState.CONFIGURING):
-            fields.update(state=state, reason="None", restarts=view.restarts)
+            # exit code 0 again: a requeued job kept its last run's until now (select_nodes)
+            fields.update(state=state, reason="None", restarts=view.restarts, exit_code=0,
+                          exit_signal=0)
             if view.start_time and view.start_time != rec.start_time:
                 fields["start_time"] = view.start_time
             if not rec.node_list:
@@ -1071,6 +1073,7 @@ class BatchBackend:
         """scontrol requeue, after the old Batch job has ended: PENDING again, resubmitted by
         the next kick/refresh (the controller already counted the restart).  The attempt that
         ran is kept as a REQUEUED record with its batch step (sacct -D)."""
+        from ...scheduling import REQUEUE_HELD
         old = dataclasses.replace(rec)
         old.state, old.end_time = JobState.REQUEUED, now
         old.restarts = max(0, rec.restarts - 1)
@@ -1086,9 +1089,9 @@ class BatchBackend:
         fields: dict[str, Any] = dict(state=JobState.PENDING, start_time=None, end_time=None,
                                       node_list="", backend_id=None, exit_code=0, exit_signal=0,
                                       eligible_time=None, submit_time=now,
-                                      reason="JobHeldAdmin" if hold else "BeginTime")
-        if hold:
-            fields.update(hold="admin", priority=0)
+                                      reason=REQUEUE_HELD if hold else "BeginTime")
+        if hold:  # requeuehold: held as by its user (the controller set it at the requeue)
+            fields.update(hold="user", priority=0)
         ctl.ledger.update(rec.job_id, **fields)
         getattr(self, "_requeued_now", []).append(rec.job_id)
 
