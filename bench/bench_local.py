@@ -3,7 +3,9 @@
     python bench/bench_local.py [--quick] [--instructions]
 
 1. `squeue` median wall time with 10,000 jobs in the ledger (target <= 150 ms), two cases:
-   10,000 pending jobs (10,000 lines printed) and 10,000 finished jobs + 100 pending.
+   10,000 pending jobs (10,000 lines printed) and 10,000 finished jobs + 100 pending.  For the
+   first, also squeue right after an sbatch, and with no stored listing at all (the ledger keeps
+   the listing's rows per block of 256 jobs; a changed job's block is read from the table).
 2. `sbatch --hold` median wall time with 10,000 jobs in the ledger (target <= 200 ms).
 3. An array of 1,000 trivial tasks on the local backend: wall time from `sbatch` to the last
    task COMPLETED in sacct (target <= 30 s), and the overhead per task.
@@ -49,9 +51,21 @@ def fill_ledger(state: Path, n: int, finished: bool, active: int = 0) -> None:
     led.close()
 
 
-def timed(cmd: list[str], env: dict, cwd: str, runs: int) -> list[float]:
+def forget_listing(state: Path) -> None:
+    """As if every job had changed: the next listing reads every block from the table."""
+    import sqlite3
+    db = sqlite3.connect(state / "ledger.sqlite3")
+    db.execute("DELETE FROM listing_blocks")
+    db.commit()
+    db.close()
+
+
+def timed(cmd: list[str], env: dict, cwd: str, runs: int, before=None) -> list[float]:
+    """Wall times of `runs` runs of cmd; `before()`, untimed, before each."""
     out = []
     for _ in range(runs):
+        if before is not None:
+            before()
         t0 = time.perf_counter()
         res = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
@@ -121,6 +135,17 @@ def main() -> None:
     report("squeue, 10,000 pending jobs (10,000 lines)",
            timed(script_cmd("squeue"), env_p, str(base), runs), 150, startup)
     count("squeue", [sys.executable, "-m", "slurmshim.cli.squeue"], env_p)
+    # The runs above read the listing the ledger keeps (ledger.py, "the listing blocks"); the
+    # first one built it.  What squeue costs when jobs have changed since the last listing:
+    sbatch_hold = script_cmd("sbatch") + ["--hold", "--wrap=true"]
+    report("squeue right after an sbatch (one block of 256 jobs read from the table)",
+           timed(script_cmd("squeue"), env_p, str(base), runs,
+                 before=lambda: subprocess.run(sbatch_hold, env=env_p, cwd=str(base),
+                                               stdout=subprocess.DEVNULL, check=True)),
+           150, startup)
+    report("squeue with no stored listing (every job changed since the last one)",
+           timed(script_cmd("squeue"), env_p, str(base), runs,
+                 before=lambda: forget_listing(st)), 150, startup)
     report("sbatch --hold, 10,000 jobs in the ledger",
            timed(script_cmd("sbatch") + ["--hold", "--wrap=true"], env_p, str(base), runs), 200,
            startup)

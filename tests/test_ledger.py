@@ -110,7 +110,7 @@ def test_schema_2_ledger_gets_step_attempts_and_default_accounts(tmp_path, monke
     led.close()
 
     led = Ledger(path)
-    assert led.db.execute("PRAGMA user_version").fetchone()[0] == ledger_mod.SCHEMA_VERSION == 3
+    assert led.db.execute("PRAGMA user_version").fetchone()[0] == ledger_mod.SCHEMA_VERSION
     pk = {r[1]: r[5] for r in led.db.execute("PRAGMA table_info(steps)")}
     assert (pk["job_id"], pk["attempt"], pk["step_id"]) == (1, 2, 3)
     got = {j: [(s.step_id, s.attempt) for s in lst] for j, lst in led.steps([1, 2, 3, 4]).items()}

@@ -3,7 +3,10 @@ still arrive, exact, the moment anyone reads it, and the records must behave as 
 from __future__ import annotations
 
 import dataclasses
+import marshal
 import random
+import sqlite3
+import time
 
 from slurmshim import ledger as ledger_mod
 from slurmshim.ledger import Ledger
@@ -78,3 +81,157 @@ def test_listed_records_copy_and_save_whole(tmp_path):
     led.save(rec)
     again = led.get(1)
     assert again.hold == "user" and again.work_dir == "/w/1" and again.exit_code == recs[1].exit_code
+
+
+# ------------------------------------------------------------ the stored listing blocks (schema 4)
+
+def _listing_from_table(led: Ledger, cutoff: float) -> list[tuple]:
+    """What the listing must be, read straight from the jobs table."""
+    return led.db.execute(
+        f"{ledger_mod._LISTING_SELECT} WHERE active=1 OR end_time >= ? ORDER BY job_id",
+        (cutoff,)).fetchall()
+
+
+def _listed(led: Ledger, min_age: float = 300) -> list[tuple]:
+    return [tuple(getattr(r, c) if c != "state" else r.state.value for c in
+                  ledger_mod._LISTING_COLUMNS) for r in led.visible(min_age, now=NOW)]
+
+
+def _stored_blocks(led: Ledger) -> set[int]:
+    return {b for (b,) in led.db.execute("SELECT block FROM listing_blocks")}
+
+
+def _as_table_rows(rows: list[tuple]) -> list[tuple]:
+    """Listed values in the table's form (array_pending packed)."""
+    i = ledger_mod._LISTING_COLUMNS.index("array_pending")
+    return [r[:i] + (ledger_mod.pack_indices(r[i]) or None,) + r[i + 1:] for r in rows]
+
+
+def test_stored_blocks_follow_every_change_from_any_connection(tmp_path):
+    """Random changes through the ledger's own methods, from two connections (two processes),
+    between listings: every listing equals the table, and blocks get stored and reused."""
+    path = tmp_path / "l.sqlite3"
+    a, b = Ledger(path), Ledger(path)
+    rnd = random.Random(11)
+    next_id = 1
+    states = [JobState.PENDING, JobState.RUNNING, JobState.COMPLETING, JobState.COMPLETED,
+              JobState.CANCELLED, JobState.FAILED]
+    for round_ in range(50):
+        led = rnd.choice([a, b])
+        op = rnd.random()
+        with led.transaction():
+            if op < 0.35 or next_id < 5:
+                for _ in range(rnd.randint(1, 150)):
+                    pending = tuple(range(rnd.randint(0, 4))) if rnd.random() < 0.1 else ()
+                    led.insert(JobRecord(job_id=next_id, name=f"n{next_id % 7}", user="u",
+                                         state=JobState.PENDING, submit_time=NOW,
+                                         array_job_id=next_id if pending else None,
+                                         array_pending=pending))
+                    next_id += rnd.choice([1, 1, 1, 40])
+            else:
+                ids = [r for (r,) in led.db.execute("SELECT job_id FROM jobs")]
+                for jid in rnd.sample(ids, min(len(ids), rnd.randint(1, 20))):
+                    change = rnd.choice(["state", "hold", "priority", "reason", "end",
+                                         "node_list", "delete", "pending"])
+                    if change == "state":
+                        st = rnd.choice(states)
+                        led.update(jid, state=st, start_time=NOW - 5,
+                                   end_time=NOW - rnd.choice([1, 1000]) if st.is_terminal
+                                   else None)
+                    elif change == "hold":
+                        led.update(jid, hold=rnd.choice([None, "user", "admin"]))
+                    elif change == "priority":
+                        led.update(jid, priority=rnd.randint(0, 9))
+                    elif change == "reason":
+                        led.update(jid, reason=rnd.choice(["None", "Priority", "Resources"]))
+                    elif change == "end":
+                        led.update(jid, end_time=NOW - rnd.choice([1, 1000]))
+                    elif change == "node_list":          # not a listing column
+                        led.update(jid, node_list="n1")
+                    elif change == "pending":
+                        led.update(jid, array_pending=tuple(range(rnd.randint(0, 3))))
+                    else:
+                        led.db.execute("DELETE FROM jobs WHERE job_id=?", (jid,))
+        reader = rnd.choice([a, b])
+        for min_age in (300, 5000):
+            assert _as_table_rows(_listed(reader, min_age)) == \
+                _listing_from_table(reader, NOW - min_age), (round_, min_age)
+    assert _stored_blocks(a)            # the last listings stored what they read
+
+
+def test_a_listing_reads_stored_blocks_not_the_rows(tmp_path, monkeypatch):
+    led = Ledger(tmp_path / "l.sqlite3")
+    _fill(led, 600)
+    first = _listed(led)
+    assert _stored_blocks(led) == {0, 1, 2}
+    queries = []
+    led.db.set_trace_callback(queries.append)
+    assert _listed(led) == first
+    assert not [q for q in queries if "job_id >= " in q]       # no block read from the table
+    led.update(300, priority=5)                                  # block 1 only
+    assert _stored_blocks(led) == {0, 2}
+    queries.clear()
+    again = _listed(led)
+    assert [q for q in queries if "job_id >= " in q] == [
+        q for q in queries if "job_id >= 256 AND job_id < 512" in q]
+    assert len([q for q in queries if "job_id >= " in q]) == 1
+    assert [r for r in again if r[0] == 300][0][ledger_mod._LISTING_COLUMNS.index("priority")] == 5
+
+
+def test_blocks_read_before_another_writer_committed_are_not_stored(tmp_path):
+    """The store happens in the read transaction: if another process wrote since it began,
+    SQLite refuses the upgrade and nothing (possibly older than the table) is stored."""
+    path = tmp_path / "l.sqlite3"
+    a, b = Ledger(path), Ledger(path)
+    _fill(a, 10)
+    a.db.execute("DELETE FROM listing_blocks")
+    a.db.execute("BEGIN")
+    fresh: dict[int, list] = {}
+    rows = a._read_listing_rows(NOW - 300, fresh)
+    assert fresh and rows
+    b.update(3, priority=42)                                  # committed meanwhile
+    ledger_mod._store_blocks(a.db, fresh)
+    if a.db.in_transaction:
+        a.db.execute("COMMIT")
+    assert _stored_blocks(a) == set()
+    assert [r for r in _listed(a) if r[0] == 3][0][
+        ledger_mod._LISTING_COLUMNS.index("priority")] == 42
+
+
+def test_a_listing_never_waits_for_another_writer(tmp_path):
+    path = tmp_path / "l.sqlite3"
+    a, b = Ledger(path), Ledger(path)
+    _fill(a, 10)
+    want = _listing_from_table(a, NOW - 300)
+    a.db.execute("DELETE FROM listing_blocks")
+    b.db.execute("BEGIN IMMEDIATE")                           # holds the write lock
+    try:
+        t0 = time.monotonic()
+        assert _as_table_rows(_listed(a)) == want
+        assert time.monotonic() - t0 < 10                     # not the 60 s busy timeout
+        assert _stored_blocks(a) == set()
+    finally:
+        b.db.execute("COMMIT")
+    assert _as_table_rows(_listed(a)) == want and _stored_blocks(a) == {0}
+    assert a.db.execute("PRAGMA busy_timeout").fetchone()[0] == ledger_mod.BUSY_TIMEOUT_MS
+
+
+def test_read_only_ledger_lists_without_storing(tmp_path):
+    path = tmp_path / "l.sqlite3"
+    _fill(Ledger(path), 20)
+    led = Ledger(path)
+    led.db.execute("DELETE FROM listing_blocks")
+    led.db.close()
+    led.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    assert _as_table_rows(_listed(led)) == _listing_from_table(led, NOW - 300)
+    assert _stored_blocks(led) == set()
+
+
+def test_blocks_of_another_version_or_damaged_are_read_again(tmp_path):
+    led = Ledger(tmp_path / "l.sqlite3")
+    _fill(led, 300)
+    want = _listed(led)
+    led.db.execute("UPDATE listing_blocks SET rows=? WHERE block=0",
+                   (marshal.dumps((("job_id", "name"), [(1, "x")])),))
+    led.db.execute("UPDATE listing_blocks SET rows=x'00ff' WHERE block=1")
+    assert _listed(led) == want

@@ -181,7 +181,9 @@ def test_listing_builds_every_listed_column(tmp_path):
             f"INSERT INTO jobs ({','.join(ledger_mod._JOB_COLUMNS)}) VALUES "
             f"({','.join('?' * len(ledger_mod._JOB_COLUMNS))})", ledger_mod._record_values(r))
     full = {r.job_id: r for r in led.all()}
-    listed = ledger_mod._listing(led.db, "", ())
+    listed = ledger_mod._listed_records(
+        led.db.execute(f"{ledger_mod._LISTING_SELECT} ORDER BY job_id"),
+        ledger_mod._RestOfListing(led.db, "", ()))
     assert [r.job_id for r in listed] == sorted(full)
     for rec in listed:
         for col in ledger_mod._JOB_COLUMNS:

@@ -50,4 +50,11 @@ def run_main(prog: str, run: Callable[[list[str]], int], argv: list[str] | None 
         sys.stderr.write(f"{prog}: error: internal error: {type(exc).__name__}: {first}\n")
         code = error_exit_code()
     gc.set_threshold(*thresholds)
+    if argv is None:
+        # A console script: the process ends here.  CPython's final collection would walk every
+        # object the command made, and free what cycles hold (a listing's records), only for
+        # the OS to take the memory back: ~40 M instructions of a 10,000-job squeue.  Frozen
+        # objects are left out of it.  (Nothing that needs finalizing is held only by a cycle:
+        # files are closed by `with`, output is flushed above.)
+        gc.freeze()
     sys.exit(code)
