@@ -18,7 +18,7 @@ from typing import Iterable, Iterator, Sequence
 
 from .model import DEFAULT_ACCOUNT, DEFAULT_QOS, JobRecord, JobSpec, JobState, StepRecord
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 60_000   # how long a command waits for another one's write transaction
 
 # Columns of the jobs table, in JobRecord field order (spec is not a column).
@@ -115,7 +115,7 @@ _MIGRATIONS: dict[int, str | tuple[str, ...]] = {
     UPDATE jobs SET account = '{DEFAULT_ACCOUNT}' WHERE account IS NULL;
     UPDATE jobs SET qos = '{DEFAULT_QOS}' WHERE qos IS NULL;
     """,
-    # The stored listing (see "the listing blocks" below): any change to a job drops its block.
+    # The stored listing, first form (any change to a job deleted its block): see 5.
     # (Statements one by one: a trigger's body has semicolons of its own.)
     4: (
         "CREATE TABLE IF NOT EXISTS listing_blocks (block INTEGER PRIMARY KEY, rows BLOB NOT NULL)",
@@ -125,6 +125,25 @@ _MIGRATIONS: dict[int, str | tuple[str, ...]] = {
         " DELETE FROM listing_blocks WHERE block IN (OLD.job_id >> 8, NEW.job_id >> 8); END",
         "CREATE TRIGGER IF NOT EXISTS listing_delete AFTER DELETE ON jobs BEGIN"
         " DELETE FROM listing_blocks WHERE block = OLD.job_id >> 8; END",
+    ),
+    # The stored listing (see "the listing blocks" below): any change to a job marks its block
+    # stale (rows NULL), creating the block's row if need be, so that every block holding an
+    # active job has a row and a listing need not search the jobs table for them.
+    5: (
+        "DROP TRIGGER IF EXISTS listing_insert",
+        "DROP TRIGGER IF EXISTS listing_update",
+        "DROP TRIGGER IF EXISTS listing_delete",
+        "DROP TABLE IF EXISTS listing_blocks",
+        "CREATE TABLE listing_blocks (block INTEGER PRIMARY KEY, rows BLOB)",
+        "INSERT INTO listing_blocks(block, rows)"
+        " SELECT DISTINCT job_id >> 8, NULL FROM jobs WHERE active=1",
+        "CREATE TRIGGER listing_insert AFTER INSERT ON jobs BEGIN"
+        " INSERT OR REPLACE INTO listing_blocks(block, rows) VALUES (NEW.job_id >> 8, NULL); END",
+        "CREATE TRIGGER listing_update AFTER UPDATE ON jobs BEGIN"
+        " INSERT OR REPLACE INTO listing_blocks(block, rows) VALUES (OLD.job_id >> 8, NULL);"
+        " INSERT OR REPLACE INTO listing_blocks(block, rows) VALUES (NEW.job_id >> 8, NULL); END",
+        "CREATE TRIGGER listing_delete AFTER DELETE ON jobs BEGIN"
+        " INSERT OR REPLACE INTO listing_blocks(block, rows) VALUES (OLD.job_id >> 8, NULL); END",
     ),
 }
 
@@ -332,8 +351,11 @@ def _store_blocks(db: sqlite3.Connection, blocks: dict[int, list[tuple]]) -> Non
     # refused afterwards (its commit makes this transaction's data older than the table's).
     db.execute("PRAGMA busy_timeout = 0")
     try:
-        db.executemany("INSERT OR REPLACE INTO listing_blocks(block, rows) VALUES(?, ?)",
-                       [(b, marshal.dumps((_LISTING_COLUMNS, rows))) for b, rows in blocks.items()])
+        db.executemany("UPDATE listing_blocks SET rows=? WHERE block=?",
+                       [(marshal.dumps((_LISTING_COLUMNS, rows)), b)
+                        for b, rows in blocks.items() if rows])
+        db.executemany("DELETE FROM listing_blocks WHERE block=?",
+                       [(b,) for b, rows in blocks.items() if not rows])
     except sqlite3.OperationalError:
         db.execute("ROLLBACK")
     finally:
@@ -559,10 +581,11 @@ class Ledger:
     # per-value cost (about a microsecond per column and row) made that a third of a
     # 10,000-job squeue.  So the rows are also kept, per block of 256 job ids, as one
     # marshalled list in `listing_blocks`: reading 40 blobs costs a seventh of reading 10,000
-    # rows.  Triggers on `jobs` (schema 4) delete a job's block whenever the job is inserted,
-    # updated or deleted, by any process and any code path, so a stored block always equals
-    # what the table would give; a listing rebuilds only the missing blocks, from the table,
-    # and stores them for the next one when it can write.
+    # rows.  Triggers on `jobs` (schema 5) mark a job's block stale whenever the job is
+    # inserted, updated or deleted, by any process and any code path, so a stored block always
+    # equals what the table would give, and every block with an active job has a row.  A
+    # listing reads only the stale blocks from the table, and stores them for the next one when
+    # it can write (a block left without active jobs is dropped).
 
     def _listing_rows(self, cutoff: float) -> list[tuple]:
         """Rows of _LISTING_COLUMNS, in job id order: every active job (from the stored blocks,
@@ -585,11 +608,10 @@ class Ledger:
     def _read_listing_rows(self, cutoff: float, fresh: dict[int, list[tuple]]) -> list[tuple]:
         """The rows; blocks read from the table go into `fresh`."""
         db = self.db
-        stored = dict(db.execute("SELECT block, rows FROM listing_blocks"))
         rows: list[tuple] = []
-        for (block,) in db.execute(
-                "SELECT DISTINCT job_id >> 8 FROM jobs WHERE active=1 ORDER BY 1").fetchall():
-            got = _decode_block(stored.get(block))
+        for block, blob in db.execute(
+                "SELECT block, rows FROM listing_blocks ORDER BY block").fetchall():
+            got = _decode_block(blob)
             if got is None:
                 got = fresh[block] = db.execute(
                     f"{_LISTING_SELECT} WHERE active=1 AND job_id >= ? AND job_id < ?"

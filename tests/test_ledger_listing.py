@@ -98,7 +98,13 @@ def _listed(led: Ledger, min_age: float = 300) -> list[tuple]:
 
 
 def _stored_blocks(led: Ledger) -> set[int]:
-    return {b for (b,) in led.db.execute("SELECT block FROM listing_blocks")}
+    """Blocks whose rows are stored (not stale)."""
+    return {b for (b,) in led.db.execute("SELECT block FROM listing_blocks WHERE rows IS NOT NULL")}
+
+
+def _forget_listing(led: Ledger) -> None:
+    """Every block stale, as if every job had changed."""
+    led.db.execute("UPDATE listing_blocks SET rows=NULL")
 
 
 def _as_table_rows(rows: list[tuple]) -> list[tuple]:
@@ -184,7 +190,7 @@ def test_blocks_read_before_another_writer_committed_are_not_stored(tmp_path):
     path = tmp_path / "l.sqlite3"
     a, b = Ledger(path), Ledger(path)
     _fill(a, 10)
-    a.db.execute("DELETE FROM listing_blocks")
+    _forget_listing(a)
     a.db.execute("BEGIN")
     fresh: dict[int, list] = {}
     rows = a._read_listing_rows(NOW - 300, fresh)
@@ -203,7 +209,7 @@ def test_a_listing_never_waits_for_another_writer(tmp_path):
     a, b = Ledger(path), Ledger(path)
     _fill(a, 10)
     want = _listing_from_table(a, NOW - 300)
-    a.db.execute("DELETE FROM listing_blocks")
+    _forget_listing(a)
     b.db.execute("BEGIN IMMEDIATE")                           # holds the write lock
     try:
         t0 = time.monotonic()
@@ -220,7 +226,7 @@ def test_read_only_ledger_lists_without_storing(tmp_path):
     path = tmp_path / "l.sqlite3"
     _fill(Ledger(path), 20)
     led = Ledger(path)
-    led.db.execute("DELETE FROM listing_blocks")
+    _forget_listing(led)
     led.db.close()
     led.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
     assert _as_table_rows(_listed(led)) == _listing_from_table(led, NOW - 300)
@@ -235,3 +241,32 @@ def test_blocks_of_another_version_or_damaged_are_read_again(tmp_path):
                    (marshal.dumps((("job_id", "name"), [(1, "x")])),))
     led.db.execute("UPDATE listing_blocks SET rows=x'00ff' WHERE block=1")
     assert _listed(led) == want
+
+
+def test_a_block_without_active_jobs_is_dropped_and_comes_back_with_one(tmp_path):
+    led = Ledger(tmp_path / "l.sqlite3")
+    _fill(led, 3)
+    with led.transaction():
+        for jid in (1, 2, 3):
+            led.update(jid, state=JobState.COMPLETED, end_time=NOW - 10_000)
+    assert _listed(led) == []
+    assert led.db.execute("SELECT count(*) FROM listing_blocks").fetchone()[0] == 0
+    led.update(2, state=JobState.PENDING, end_time=None)       # requeued
+    assert [r[0] for r in _listed(led)] == [2]
+
+
+def test_schema_4_ledger_gets_a_row_for_every_active_block(tmp_path, monkeypatch):
+    path = tmp_path / "l.sqlite3"
+    monkeypatch.setattr(ledger_mod, "SCHEMA_VERSION", 4)
+    old = Ledger(path)
+    with old.transaction():
+        for jid in (5, 300, 301, 900):
+            old.insert(JobRecord(job_id=jid, name="x", state=JobState.PENDING, submit_time=NOW))
+        old.insert(JobRecord(job_id=1200, name="x", state=JobState.COMPLETED, submit_time=NOW,
+                             end_time=NOW - 10_000))
+    old.close()
+    monkeypatch.undo()
+    led = Ledger(path)
+    assert led.db.execute("PRAGMA user_version").fetchone()[0] == ledger_mod.SCHEMA_VERSION
+    assert [r[0] for r in _listed(led)] == [5, 300, 301, 900]
+    assert _stored_blocks(led) == {0, 1, 3}
