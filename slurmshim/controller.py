@@ -438,7 +438,11 @@ class Controller:
         return self._each_pending(id_texts, lambda rec: self._set_hold(rec, admin))
 
     def release(self, id_texts: list[str]) -> list[str]:
-        errs = self._each_pending(id_texts, self._release_one, running_ok=True)
+        """scontrol release: also of a job `requeuehold` held that is still COMPLETING (an
+        update of a PENDING|COMPLETING job in slurmctld), which then runs again once its
+        processes are gone."""
+        errs = self._each_pending(id_texts, self._release_one, running_ok=True,
+                                  completing=True)
         self._kick_all()
         return errs
 
@@ -447,16 +451,26 @@ class Controller:
                            reason="JobHeldAdmin" if admin else "JobHeldUser", eligible_time=None)
 
     def _release_one(self, rec: JobRecord) -> None:
-        """slurmctld's _release_job_rec: the priority back, no reason, and the exit code a
-        requeued job kept from its last run cleared."""
-        if rec.state != JobState.PENDING or not rec.hold:
+        """slurmctld's _release_job_rec: the priority back, no reason (and no description: a
+        requeuehold's `job requeued in held state` goes too), and the exit code a requeued job
+        kept from its last run cleared.  A job still COMPLETING after `requeuehold` stays
+        COMPLETING (Reason=None) until its processes are gone; its backend then makes it
+        pending as after a plain requeue (the `requeue:` entry says "run", not "hold")."""
+        if rec.state not in (JobState.PENDING, JobState.COMPLETING) or not rec.hold:
             return
         spec = self.load_spec(rec)
         prio = spec.priority if spec.priority is not None else 1
         self.ledger.update(rec.job_id, hold=None, priority=prio, reason="None", exit_code=0,
                            exit_signal=0)
+        key = f"requeue:{rec.job_id}"
+        if rec.state == JobState.COMPLETING and self.ledger.kv_get(key) == "hold":
+            self.ledger.kv_set(key, "run")
 
-    def _each_pending(self, id_texts: list[str], action, running_ok: bool = False) -> list[str]:
+    def _each_pending(self, id_texts: list[str], action, running_ok: bool = False,
+                      completing: bool = False) -> list[str]:
+        """Apply `action` to each pending record the ids name (and, with `completing`, to
+        records COMPLETING after a requeue: Slurm's PENDING|COMPLETING); per-id error lines."""
+        states = (JobState.PENDING, JobState.COMPLETING) if completing else (JobState.PENDING,)
         errors: list[str] = []
         for text in id_texts:
             try:
@@ -469,7 +483,7 @@ class Controller:
                     fresh = self.ledger.get(rec.job_id)
                     if fresh is None:
                         continue
-                    if fresh.state == JobState.PENDING:
+                    if fresh.state in states:
                         action(fresh)
                     elif not running_ok and fresh.state.is_terminal:
                         errors.append(f"Job has already finished for job {text}")

@@ -140,6 +140,37 @@ def test_requeuehold_is_a_user_hold_with_slurms_description(tmp_path):
     assert c.read("up.log") == "up\nup\n"
 
 
+def test_release_of_a_requeue_held_job_that_is_still_completing(tmp_path):
+    """`scontrol release` is an update of the job's priority (scontrol_hold sends INFINITE),
+    and slurmctld's _update_job refuses only finished jobs: a job `requeuehold` left
+    PENDING|COMPLETING is released at once by _release_job_rec -- its priority back,
+    Reason=None, the held-state description gone -- while it is still COMPLETING, and it runs
+    again once its processes are gone (batch_requeue_fini), not held.  The job traps SIGTERM
+    and waits for a second gate, so it stays COMPLETING until the test lets it end."""
+    c = Cluster(tmp_path, config="kill_wait = 600\n")
+    trap = "trap 'echo term > term.log; until [ -e stop.open ]; do sleep 0.05; done; exit 0' TERM\n"
+    job = str(c.submit(c.gate("g", before=trap + "echo up >> up.log\n")))
+    c.wait_output("up.log", "up")
+    assert c.run("scontrol", "requeuehold", job).returncode == 0
+    c.wait_output("term.log", "term")
+    assert " Reason=job_requeued_in_held_state " in c.run("scontrol", "show", "job", job).stdout
+
+    res = c.run("scontrol", "release", job)
+    assert (res.returncode, res.stdout, res.stderr) == (0, "", "")
+    show = c.run("scontrol", "show", "job", job).stdout
+    assert ("   Priority=1 Nice=0 Account=root QOS=normal\n"
+            "   JobState=COMPLETING Reason=None Dependency=(null)\n"
+            "   Requeue=1 Restarts=1 BatchFlag=1 Reboot=0 ExitCode=0:0\n") in show
+    assert c.squeue("-h", "-j", job, "-o", "%t|%r|%Q") == "CG|None|1\n"
+
+    c.open_gate("stop")                           # the first run ends: the job runs again
+    c.wait_output("up.log", "up\nup\n")
+    c.open_gate("g")
+    c.wait_state(job, {"COMPLETED"})
+    assert _acct(c, "-D", "-X", "-j", job, "-o", "state,restarts") == [
+        "REQUEUED|0", "COMPLETED|1"]
+
+
 def test_requeued_failed_job_keeps_its_exit_code_until_it_runs_again(tmp_path):
     """slurmctld keeps a requeued job's exit code (_job_requeue_op and batch_requeue_fini leave
     job_ptr->exit_code alone): scontrol shows the FAILED run's ExitCode=3:0 while the job pends
@@ -182,6 +213,46 @@ def test_requeued_failed_job_keeps_its_exit_code_until_it_runs_again(tmp_path):
     c.wait_state(job, {"COMPLETED"})
     assert _acct(c, "-D", "-X", "-j", job, "-o", "state,exitcode") == [
         "FAILED|3:0", "COMPLETED|0:0"]
+
+
+def test_derived_exit_code_across_a_requeue(tmp_path):
+    """DerivedExitCode (the highest exit code of the srun steps) across a requeue, as Slurm
+    25.11's source has it.  slurmctld sets job_ptr->derived_ec to 0 once, when it creates the
+    job record (job_mgr.c), and stepmgr's _internal_step_complete only raises it; nothing on a
+    requeue, a release or a start (_job_requeue_op, batch_requeue_fini, _release_job_rec,
+    select_nodes) resets it: `scontrol show job -d` keeps the highest of every run, also
+    while the job runs again.  Accounting starts a new record at the requeue
+    (batch_requeue_fini), whose derived_ec column starts at 0 (as_mysql_job_start leaves it
+    to the column's default) and which only this run's steps raise while it runs; at the end
+    as_mysql_job_complete stores GREATEST(job_ptr->derived_ec, derived_ec): every run's
+    highest again.  (Needs the backend to keep the highest at the end and sacct to show a
+    running requeued job's own record; see the requeue notes.)"""
+    c = Cluster(tmp_path)
+    run = ('if [ "${SLURM_RESTART_COUNT:-0}" = 0 ]; then srun sh -c "exit 3"; exit 0; fi\n'
+           "srun true\necho up >> up.log\n")
+    job = str(c.submit(c.gate("g", before=run)))
+
+    def derived() -> str:
+        show = c.run("scontrol", "-d", "show", "job", job).stdout
+        return [w for w in show.split() if w.startswith("DerivedExitCode=")][0]
+
+    c.wait_state(job, {"COMPLETED"})
+    assert derived() == "DerivedExitCode=3:0"
+    assert _acct(c, "-X", "-j", job, "-o", "state,exitcode,derivedexitcode") == [
+        "COMPLETED|0:0|3:0"]
+
+    assert c.run("scontrol", "requeue", job).returncode == 0
+    c.wait_output("up.log", "up")                 # runs again, its `srun true` done
+    c.wait_state(job, {"RUNNING"})
+    assert derived() == "DerivedExitCode=3:0"     # slurmctld's: never reset
+    assert _acct(c, "-X", "-j", job, "-o", "state,exitcode,derivedexitcode") == [
+        "RUNNING|0:0|0:0"]                        # the new accounting record's own
+
+    c.open_gate("g")
+    c.wait_state(job, {"COMPLETED"})
+    assert derived() == "DerivedExitCode=3:0"
+    assert _acct(c, "-D", "-X", "-j", job, "-o", "state,exitcode,derivedexitcode") == [
+        "COMPLETED|0:0|3:0", "COMPLETED|0:0|3:0"]
 
 
 def test_earlier_attempts_show_the_jobs_account(tmp_path):

@@ -301,7 +301,8 @@ class JobRun:
                 state, job_exit, job_sig, reason = final_state(status, fresh.cancelled_by)
                 ctl.ledger.update(self.job_id, state=state, reason=reason, exit_code=job_exit,
                                   exit_signal=job_sig, end_time=now,
-                                  derived_exit_code=self._derived_exit_code())
+                                  derived_exit_code=max(fresh.derived_exit_code,
+                                                        self._derived_exit_code()))
                 if started:
                     self._record_steps(fresh, status, state, exit_code, sig, now,
                                        attempt=fresh.restarts)

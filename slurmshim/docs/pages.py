@@ -523,13 +523,21 @@ SCONTROL_COMMAND_TEXT = {
     "hold": "`hold` *job_list*: keep pending jobs from starting (reason `JobHeldAdmin`, "
             "priority 0).",
     "uhold": "`uhold` *job_list*: a user hold (`JobHeldUser`), which the owner may release.",
-    "release": "`release` *job_list*: let held jobs start.",
+    "release": "`release` *job_list*: let held jobs start (their priority back, reason "
+               "`None`).  A job `requeuehold` held is released even while it is still "
+               "`COMPLETING`: it runs again once its processes are gone.",
     "requeue": "`requeue` [`Incomplete`|`State=SpecialExit`] *job_list*: put running or "
                "finished batch jobs back in the queue (they run again with "
                "`SLURM_RESTART_COUNT` incremented; `Restarts=` counts the requeues, and "
                "`sacct -D` shows each attempt with its own steps).  Refused for pending jobs, "
                "jobs submitted with `--no-requeue` and jobs `srun` created.",
-    "requeuehold": "`requeuehold` *job_list*: requeue and hold.",
+    "requeuehold": "`requeuehold` *job_list*: requeue as `requeue` does, and hold the jobs "
+                   "as their user would: they pend with priority 0 and the reason "
+                   "`job_requeued_in_held_state` (`scontrol show job`; squeue prints `job "
+                   "requeued in held state`), from the requeue on, while still `COMPLETING` "
+                   "too, until `release` (`hold` and `uhold` put their own reason).  sacct, "
+                   "and squeue's line for the pending tasks of an array, show the reason "
+                   "`JobHeldUser`.",
     "update": "`update JobId=`*job_list* *key*`=`*value*...: change jobs (see UPDATE JOB "
               "SPECIFICATIONS); `JobName=`*name* selects jobs by name instead.",
     "suspend": "`suspend` *job_list*: not supported (jobs cannot be suspended).",

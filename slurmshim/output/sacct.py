@@ -347,6 +347,8 @@ def _job_exit(job: JobRecord) -> tuple[int, int, int]:
     until it ends, though slurmctld (scontrol) still shows the last run's exit code."""
     if job.state == JobState.PENDING:
         return 0, 0, 0
+    if job.restarts and not job.state.is_terminal:
+        return job.exit_code, job.exit_signal, 0     # the new record's, until it ends
     return job.exit_code, job.exit_signal, job.derived_exit_code
 
 
