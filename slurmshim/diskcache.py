@@ -6,14 +6,23 @@ Each entry is stored with an *identity*, a tuple that changes whenever the value
 file's inode, size and times, say); `read` returns the value only while the caller's current
 identity equals the stored one.  Any trouble (unwritable home, a corrupt or foreign file, a value
 marshal cannot hold) means no cache, never an error.  Stdlib only, and cheap to import.
+
+Names that vary (one configuration file per path, one entry-point list per interpreter and
+sys.path) form a *family* (a name prefix, `config-`): a write given its family keeps at most
+`KEEP` of its entries, removing the least recently written ones.  This costs a directory
+listing, so it happens only on a write -- a cache miss -- never when an entry is read, and
+losing a race with another process removing the same files is no error.
 """
 from __future__ import annotations
 
 import marshal
 import os
+import time
 from typing import Any
 
 MISS = object()
+KEEP = 64            # entries of one family kept on disk
+STALE_TMP = 3600.0   # seconds after which a writer's leftover temporary file is removed
 
 
 def path_for(name: str, env: dict[str, str] | None = None) -> str:
@@ -34,7 +43,10 @@ def read(name: str, ident: tuple, env: dict[str, str] | None = None) -> Any:
     return MISS
 
 
-def write(name: str, ident: tuple, value: Any, env: dict[str, str] | None = None) -> None:
+def write(name: str, ident: tuple, value: Any, env: dict[str, str] | None = None, *,
+          family: str | None = None, keep: int = KEEP) -> None:
+    """Store `value` under `name` with identity `ident` (atomically: readers see the old entry
+    or the new one).  With `family`, then `prune(family, keep)`, sparing `name`."""
     try:
         blob = marshal.dumps((ident, value))
     except ValueError:               # e.g. dates: not marshallable, not cached
@@ -51,3 +63,49 @@ def write(name: str, ident: tuple, value: Any, env: dict[str, str] | None = None
             os.unlink(tmp)
         except OSError:
             pass
+        return
+    if family is not None:
+        prune(family, keep, env, spare=name)
+
+
+def prune(family: str, keep: int = KEEP, env: dict[str, str] | None = None,
+          spare: str | None = None) -> int:
+    """Remove the least recently modified `<family>*.marshal` entries beyond `keep` (never
+    `spare`, the entry just written), and temporary files of the family that a writer left
+    behind more than STALE_TMP seconds ago.  Returns how many files went; never raises."""
+    directory = os.path.dirname(path_for(family, env))
+    entries: list[tuple[int, str]] = []
+    doomed: list[str] = []
+    spared = 0
+    stale_before = (time.time() - STALE_TMP) * 1e9
+    try:
+        with os.scandir(directory) as it:
+            for de in it:
+                name = de.name
+                if not name.startswith(family):
+                    continue
+                try:
+                    mtime = de.stat(follow_symlinks=False).st_mtime_ns
+                except OSError:          # removed meanwhile
+                    continue
+                if name.endswith(".marshal"):
+                    if name == spare:
+                        spared = 1
+                    else:
+                        entries.append((mtime, name))
+                elif name.endswith(".tmp") and mtime < stale_before:
+                    doomed.append(name)
+    except OSError:
+        return 0
+    surplus = len(entries) + spared - max(keep, 1)
+    if surplus > 0:
+        entries.sort()                   # oldest first (ties: by name, any order will do)
+        doomed.extend(name for _, name in entries[:surplus])
+    removed = 0
+    for name in doomed:
+        try:
+            os.unlink(os.path.join(directory, name))
+            removed += 1
+        except OSError:                  # gone already (another process), or not removable
+            pass
+    return removed

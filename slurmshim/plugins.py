@@ -57,16 +57,19 @@ def _allowed(name: str) -> bool:
 
 
 def _site_identity() -> tuple:
-    """What changes when a distribution is installed, removed or upgraded: every directory on
-    sys.path with its modification time, and each distribution's metadata directory with its
-    own.  Costs a directory listing per path entry (about a millisecond)."""
+    """What changes when a distribution is installed, removed or upgraded: each directory on
+    sys.path with the metadata directories (*.dist-info, *.egg-info, *.egg-link) it holds and
+    their modification times -- what importlib.metadata finds entry points through.  Not the
+    directories' own times: sys.path[0] is the script's directory or the working directory,
+    where jobs write their output files, and nothing there but those metadata directories
+    changes the answer.  Costs a directory listing per path entry (about a millisecond)."""
     parts: list = [sys.version, sys.executable]
     for entry in sys.path:
         try:
             st = os.stat(entry or ".")
             if not stat.S_ISDIR(st.st_mode):
                 continue
-            parts.append((entry, st.st_mtime_ns))
+            parts.append(entry)
             with os.scandir(entry or ".") as it:
                 for de in it:
                     if de.name.endswith((".dist-info", ".egg-info", ".egg-link")):
@@ -76,6 +79,20 @@ def _site_identity() -> tuple:
     return tuple(parts)
 
 
+ENTRY_POINTS_FAMILY = "entry-points-"
+
+
+def _entry_points_cache_name() -> str:
+    """The entry-point cache of this environment: named by a short hash of the interpreter and
+    the sys.path entries (not their contents), so two interpreters, virtual environments or
+    scripts run from different directories each keep an entry instead of evicting each
+    other's on every command; the family keeps the most recent diskcache.KEEP.  crc32, not
+    hashlib (see tomlcache): a collision only makes two environments take turns."""
+    import zlib
+    key = "\0".join([sys.version, sys.executable, *sys.path]).encode("utf-8", "surrogateescape")
+    return f"{ENTRY_POINTS_FAMILY}{zlib.crc32(key):08x}.marshal"
+
+
 def _installed_entry_points() -> list[tuple[str, str, str]]:
     """(name, "module:attr", where) of the `slurmshim` entry points of installed packages.
     Scanning them means importing importlib.metadata and reading every distribution's
@@ -83,7 +100,8 @@ def _installed_entry_points() -> list[tuple[str, str, str]]:
     (diskcache) until the installed packages change."""
     from . import diskcache
     ident = _site_identity()
-    cached = diskcache.read("entry-points.marshal", ident)
+    name = _entry_points_cache_name()
+    cached = diskcache.read(name, ident)
     if isinstance(cached, list):
         return [tuple(e) for e in cached]  # type: ignore[misc]
     found: list[tuple[str, str, str]] = []
@@ -101,7 +119,11 @@ def _installed_entry_points() -> list[tuple[str, str, str]]:
             except Exception:  # pragma: no cover - odd metadata
                 pass
         found.append((ep.name, ep.value, where))
-    diskcache.write("entry-points.marshal", ident, found)
+    diskcache.write(name, ident, found, family=ENTRY_POINTS_FAMILY)
+    try:  # the single entry of earlier versions, shared (and fought over) by every environment
+        os.unlink(diskcache.path_for("entry-points.marshal"))
+    except OSError:
+        pass
     return found
 
 

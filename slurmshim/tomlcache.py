@@ -6,7 +6,9 @@ modification and change times, in ns) is unchanged.
 
 A file modified less than `SETTLE_SECONDS` ago is decoded but not cached: a file system's
 clock can be coarse, and an edit in the same tick with the same size would otherwise go unseen
-(git's "racy" index entries, the same problem).  Stdlib only.
+(git's "racy" index entries, the same problem).  Every configuration path ever loaded has an
+entry of its own (a test suite makes hundreds): the `config-` family keeps the most recently
+written `diskcache.KEEP`, pruned when a new entry is written.  Stdlib only.
 """
 from __future__ import annotations
 
@@ -19,13 +21,14 @@ from . import diskcache
 
 SETTLE_SECONDS = 2.0
 _FORMAT = 1          # bump when what the cache holds changes
+FAMILY = "config-"
 
 
 def cache_name(path: str) -> str:
     # crc32, not hashlib (whose import alone costs more than the cache saves); two paths with
     # one name only take turns in the cache: the identity check tells their documents apart
     name = os.path.abspath(path).encode("utf-8", "surrogateescape")
-    return f"config-{zlib.crc32(name):08x}.marshal"
+    return f"{FAMILY}{zlib.crc32(name):08x}.marshal"
 
 
 def cache_path(path: str, env: dict[str, str] | None = None) -> str:
@@ -45,7 +48,7 @@ def load(path: str, env: dict[str, str] | None = None) -> dict[str, Any]:
         data = fh.read()
     doc = decode(data)
     if time.time() - st.st_mtime_ns / 1e9 >= SETTLE_SECONDS:
-        diskcache.write(name, ident, doc, env)
+        diskcache.write(name, ident, doc, env, family=FAMILY)
     return doc
 
 

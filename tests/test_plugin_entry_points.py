@@ -96,7 +96,59 @@ def test_sbatch_applies_an_installed_plugin_every_time(tmp_path, site):
         assert res.stderr == textwrap.dedent("""\
             sbatch: error: jobs named forbidden are not allowed by policy_d
             """)
-    assert (tmp_path / "cache" / "slurmshim" / "entry-points.marshal").exists()
+    assert len(list((tmp_path / "cache" / "slurmshim").glob("entry-points-*.marshal"))) == 1
     ok = subprocess.run(cmd[:5] + ["ok", "--wrap=true"], env=env, capture_output=True,
                         text=True, cwd=tmp_path)
     assert ok.returncode == 0 and ok.stdout.startswith("Submitted batch job ")
+
+
+def _counting_scans(monkeypatch) -> list[int]:
+    import importlib.metadata
+    real = importlib.metadata.entry_points
+    scans: list[int] = []
+
+    def counted(**kw):
+        scans.append(1)
+        return real(**kw)
+    monkeypatch.setattr(importlib.metadata, "entry_points", counted)
+    return scans
+
+
+def test_two_environments_each_keep_their_entry(site, tmp_path, monkeypatch):
+    """Two sys.path identities (two virtual environments, or one script run from two
+    directories: sys.path[0] differs) each miss once, then both hit: they no longer evict
+    each other's entry on every command."""
+    _install(site, "policy_e")
+    (tmp_path / "dir_a").mkdir()
+    (tmp_path / "dir_b").mkdir()
+    base = list(sys.path)
+    scans = _counting_scans(monkeypatch)
+    for _ in range(3):
+        for d in ("dir_a", "dir_b"):
+            monkeypatch.setattr(sys, "path", [str(tmp_path / d), *base])
+            assert "policy_e" in _names()
+    assert len(scans) == 2
+    assert len(list((tmp_path / "cache" / "slurmshim").glob("entry-points-*.marshal"))) == 2
+
+
+def test_output_files_in_a_path_directory_keep_the_entry(site, monkeypatch):
+    """sys.path[0] is the working directory or the script's, where jobs write their output:
+    a new file there is no new distribution, and no reason to scan again."""
+    _install(site, "policy_f")
+    assert "policy_f" in _names()
+    (site / "slurm-42.out").write_text("hello\n")
+    scans = _counting_scans(monkeypatch)
+    assert "policy_f" in _names()
+    assert scans == []
+
+
+def test_entry_point_entries_are_bounded(site, tmp_path, monkeypatch):
+    import importlib.metadata
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **kw: [])
+    base = list(sys.path)
+    for i in range(70):
+        monkeypatch.setattr(sys, "path", [str(tmp_path / f"script-dir-{i}"), *base])
+        _names()
+    cache = tmp_path / "cache" / "slurmshim"
+    assert len(list(cache.glob("entry-points-*.marshal"))) == 64
+    assert (cache / plugins._entry_points_cache_name()).exists()     # the newest stays
