@@ -6,6 +6,9 @@ Array jobs follow Slurm's record model: the array's *meta record* (job_id = arra
 array_task_id NULL) holds the indices still pending; a task is split off into its own record when
 it starts or changes on its own.  Task raw ids are reserved as a block at submit time (see
 runtime.descriptor.raw_id_for) so that both backends know a task's SLURM_JOB_ID up front.
+
+squeue's listing is read from `listing_blocks`, the listing columns of the active jobs kept per
+block of 256 job ids and marked stale by triggers on any change (see "the listing blocks").
 """
 from __future__ import annotations
 

@@ -172,15 +172,22 @@ def test_runner_killed_means_node_fail(cl):
         token = wait_for(lambda: Ledger(cl.state / "ledger.sqlite3").get(int(job)).backend_id,
                          what="the runner to register")
         pid = int(token.split(":")[0])
+        # the runtime and the batch script have started (the runner registers before that)
+        import json
+        spool = cl.state / "spool" / job
+
+        def started():
+            try:
+                return (json.loads((spool / "pids.json").read_text())["main"],
+                        json.loads((spool / "status.json").read_text())["batch_pid"])
+            except (OSError, ValueError, KeyError):
+                return None
+        main, batch = wait_for(started, what="the runtime and the batch script to start")
         os.kill(pid, signal.SIGKILL)
         st = cl.wait_state(job, {"NODE_FAIL"})          # (a runner younger than 2 s is spared)
         assert st == "NODE_FAIL"
         # the job's processes are not left behind either: the runtime, and the batch script
         # (its own session) with everything it started
-        import json
-        spool = cl.state / "spool" / job
-        main = json.loads((spool / "pids.json").read_text())["main"]
-        batch = json.loads((spool / "status.json").read_text())["batch_pid"]
         wait_for(lambda: not _alive(main) and not _alive(batch),
                  what="the runtime and the batch script to be killed")
     finally:
