@@ -159,7 +159,8 @@ def test_first_use_from_many_threads():
 @pytest.mark.parametrize("module", ["model", "config", "controller", "scheduling", "output.squeue",
                                     "output.sacct", "output.sinfo", "output.fields",
                                     "slurm.getopt", "slurm.options", "slurm.directives",
-                                    "slurm.sbatch_args", "slurm.states"])
+                                    "slurm.sbatch_args", "slurm.states", "cli.squeue",
+                                    "cli.sacct", "cli.scancel"])
 def test_project_classes_match_the_standard_decorator(module):
     """Every lazily decorated class of the project has the fields, defaults and methods the
     standard decorator gives it."""

@@ -76,6 +76,8 @@ def test_listed_records_copy_and_save_whole(tmp_path):
     rec = led.visible(10**9, now=NOW)[0]
     copy = dataclasses.replace(rec, comment="changed")
     assert copy.work_dir == recs[1].work_dir and copy.comment == "changed"
+    from slurmshim import _dataclass
+    assert _dataclass.replace(rec, comment="changed") == copy
     assert dataclasses.asdict(rec)["stdout_path"] == "/w/1/out"
     rec.hold = "user"
     led.save(rec)
