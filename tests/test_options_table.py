@@ -88,6 +88,18 @@ def test_rows_are_consistent():
         assert row.commands, row.long
 
 
+def test_rows_are_what_option_row_makes():
+    # the table's rows come from _make_row, a faster OptionRow(): the same row, frozen as well
+    for row in O.ROWS + (O.SRUN_WAIT,):
+        made = O.OptionRow(**row.__dict__)
+        assert made == row and hash(made) == hash(row), row.long
+        assert list(vars(made).items()) == list(vars(row).items()), row.long
+    with pytest.raises(AttributeError):
+        O.ROWS[0].long = "other"
+    with pytest.raises(TypeError, match="no field"):
+        O._make_row("x", hepl="typo")
+
+
 @pytest.mark.parametrize("cmd", ["sbatch", "srun"])
 def test_no_duplicate_names_or_letters(cmd):
     names, shorts = [], []

@@ -3,6 +3,7 @@ command end to end.  Messages and exit codes are those of Slurm 25.11.7 (the ora
 /work/shared/reference/real-slurm-25.11/01..11 and src/sbatch, src/common/slurm_opt.c)."""
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import subprocess
@@ -364,6 +365,17 @@ def test_secret_patterns_constant():
     assert "AWS_SECRET_ACCESS_KEY" in SECRET_ENV_PATTERNS
     assert is_secret("aws_session_token") and is_secret("MY_API_KEY") and not is_secret("PATH")
     assert not is_secret("GITHUB_TOKEN", allow=["GITHUB_*"])
+
+
+def test_is_secret_is_fnmatch_of_the_patterns():
+    # is_secret sorts the patterns into names, prefixes, suffixes and infixes: same answers
+    pieces = ["AWS_", "_TOKEN", "TOKEN", "SECRET", "_", "KEY", "_API", "_KEY", "PASS", "WORD",
+              "CREDENTIALS", "_FILE", "X", "SSH_AUTH_SOCK", "_PRIVATE", "AWS_CONTAINER_"]
+    names = ["", "PATH", "aws_access_key_id", "x_token_y", "MyCredentials_File", "passwd"]
+    names += [a + b + c for a in pieces for b in pieces for c in ("", "_X", "S")]
+    for name in names:
+        want = any(fnmatch.fnmatchcase(name.upper(), p) for p in SECRET_ENV_PATTERNS)
+        assert is_secret(name) == want, name
 
 
 # ---------------------------------------------------------------------------------------------
