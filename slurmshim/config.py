@@ -71,7 +71,7 @@ def machine_cpus() -> int:
 
 def machine_memory_mib() -> int:
     try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
+        with open("/proc/meminfo", encoding="utf-8") as fh:   # (ascii: one codec more to load)
             for line in fh:
                 if line.startswith("MemTotal:"):
                     return int(line.split()[1]) // 1024

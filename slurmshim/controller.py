@@ -4,7 +4,6 @@ Slurm semantics (states, reasons, array records, error texts) and hands executio
 """
 from __future__ import annotations
 
-import copy
 import os
 import time
 from pathlib import Path
@@ -525,6 +524,7 @@ class Controller:
                             errors.append((text, error))
                         continue
                     was_running = fresh.state.is_active
+                    import copy  # only here: a command that never requeues never loads it
                     attempt = copy.copy(fresh)
                     if was_running:
                         # Slurm logs the attempt as REQUEUED at once; the backend replaces

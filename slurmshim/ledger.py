@@ -557,10 +557,15 @@ class Ledger:
 
     def schedulable(self, backend: str) -> list[JobRecord]:
         """Active jobs of a backend except held pending ones (what a scheduling pass needs;
-        the condition is read from the jobs_sched index alone)."""
+        the condition is read from the jobs_sched index alone).  Three ranges of the index, not
+        `hold IS NULL OR state != 'PENDING'`, which SQLite checked on the index entry of every
+        active job: 10,000 held ones cost each sbatch ~10 M instructions."""
         rows = self.db.execute(
-            _SELECT + " WHERE job_id IN (SELECT job_id FROM jobs WHERE active=1 AND backend=?"
-            " AND (hold IS NULL OR state != 'PENDING')) ORDER BY job_id", (backend,))
+            _SELECT + " WHERE job_id IN ("
+            "SELECT job_id FROM jobs WHERE active=1 AND backend=?1 AND state < 'PENDING'"
+            " UNION ALL SELECT job_id FROM jobs WHERE active=1 AND backend=?1 AND state > 'PENDING'"
+            " UNION ALL SELECT job_id FROM jobs WHERE active=1 AND backend=?1 AND state = 'PENDING'"
+            " AND hold IS NULL) ORDER BY job_id", (backend,))
         return _rows_to_records(rows)
 
     def active_backends(self) -> list[str]:
