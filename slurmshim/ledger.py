@@ -597,7 +597,7 @@ class Ledger:
 
     def _listing_rows(self, cutoff: float) -> list[tuple]:
         """Rows of _LISTING_COLUMNS, in job id order: every active job (from the stored blocks,
-        each missing one read from the table) and the finished ones that ended at `cutoff` or
+        each stale one read from the table) and the finished ones that ended at `cutoff` or
         later.  One read transaction, so everything comes from the same moment."""
         db = self.db
         if db.in_transaction:             # a caller's own transaction: just read
