@@ -60,3 +60,16 @@ def test_everyday_commands_do_without_dataclasses(tmp_path, cmd, args):
     # a held job in the queue, so that the commands read records and refresh the backend
     got = _imported(tmp_path, cmd, args, setup=[["sbatch", "--hold", "--wrap=true"]])
     assert "dataclasses" not in got and "inspect" not in got
+
+
+def test_the_job_runtime_does_not_load_an_http_client():
+    """The local node daemon forks one runtime per task; what the runtime imports, each task
+    pays for.  urllib.request (http, email, ssl) is only for a Batch job's step records."""
+    probe = ("import sys; import slurmshim.runtime.job, slurmshim.runtime.stepsync, "
+             "slurmshim.runtime.srun; "
+             "print(','.join(sorted(m for m in ('urllib.request', 'http.client', 'ssl', 'email')"
+             " if m in sys.modules)))")
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == ""

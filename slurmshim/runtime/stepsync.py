@@ -27,7 +27,6 @@ import fcntl
 import json
 import os
 import sys
-import urllib.request
 from typing import Any, Dict, List, Optional
 
 STATE_FILE = ".stepsync.json"
@@ -107,6 +106,10 @@ def _put(step_dir: str, path: str, state: Dict[str, Any], url: str, final: bool)
     if not steps:
         return False
     body = json.dumps(steps, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    # here, not at the top: urllib.request brings http, email and ssl, which every local
+    # job's runtime (it imports this module) would load for nothing -- a third of a trivial
+    # array task's cost
+    import urllib.request
     req = urllib.request.Request(url, data=body, method="PUT",
                                  headers={"Content-Type": "application/json"})
     try:
