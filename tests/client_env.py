@@ -8,8 +8,10 @@ import os
 import subprocess
 import sys
 import sysconfig
-import time
 from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(__file__))
+import slurm_cluster  # noqa: E402
 
 COMMANDS = ("sbatch", "squeue", "scancel", "sinfo", "sacct", "scontrol", "srun", "sattach")
 
@@ -57,14 +59,8 @@ def sacct_states(job: str) -> dict[str, str]:
 
 
 def wait_for(predicate, timeout: float = 90, what: str = "condition", poll: float = 0.25):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(poll)
+    """slurm_cluster.wait_for, with the longer timeout and slower poll the clients need."""
+    return slurm_cluster.wait_for(predicate, timeout, what, poll)
 
 
 def stop_everything() -> None:
