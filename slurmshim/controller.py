@@ -16,7 +16,7 @@ from .identity import current_user
 from .ledger import Ledger
 from .model import (DEFAULT_ACCOUNT, DEFAULT_QOS, INFINITE, JobRecord, JobSpec, JobState,
                     NodeStatus, Partition, StepRecord)
-from .scheduling import NEVER, Request, evaluate_dependency, never_fits
+from .scheduling import NEVER, Request, evaluate_dependency, held_reason, never_fits
 
 
 @dataclass
@@ -251,7 +251,7 @@ class Controller:
         )
         if spec.hold:
             rec.hold = "user"
-            rec.reason = "JobHeldUser"
+            rec.reason = held_reason(rec.hold)
         elif spec.dependency:
             rec.reason = "Dependency"
         elif spec.begin_time and spec.begin_time > now:
@@ -446,8 +446,9 @@ class Controller:
         return errs
 
     def _set_hold(self, rec: JobRecord, admin: bool) -> None:
-        self.ledger.update(rec.job_id, hold="admin" if admin else "user", priority=0,
-                           reason="JobHeldAdmin" if admin else "JobHeldUser", eligible_time=None)
+        hold = "admin" if admin else "user"
+        self.ledger.update(rec.job_id, hold=hold, priority=0, reason=held_reason(hold),
+                           eligible_time=None)
 
     def _release_one(self, rec: JobRecord) -> None:
         """slurmctld's _release_job_rec: the priority back, no reason (and no description: a

@@ -18,12 +18,37 @@ SATISFIED, WAITING, NEVER = "satisfied", "waiting", "never"
 REQUEUE_HELD = "job requeued in held state"
 
 
+def requeue_attempt(rec: JobRecord, now: float) -> JobRecord:
+    """The record of the attempt a requeue ended, once its processes are gone (sacct -D
+    shows it): REQUEUED at `now`, under the restart count it ran with."""
+    from ._dataclass import replace
+    old = replace(rec)
+    old.state, old.end_time = JobState.REQUEUED, now
+    old.restarts = max(0, rec.restarts - 1)
+    return old
+
+
+def requeued_fields(hold: bool, now: float) -> dict:
+    """What a requeued job becomes once its processes are gone: pending again from `now`
+    (BeginTime), or held as by its user after requeuehold."""
+    fields = dict(state=JobState.PENDING, start_time=None, end_time=None, node_list="",
+                  backend_id=None, exit_code=0, exit_signal=0, eligible_time=None,
+                  reason=REQUEUE_HELD if hold else "BeginTime", submit_time=now)
+    if hold:  # the controller set the hold at the requeue; this keeps it
+        fields.update(hold="user", priority=0)
+    return fields
+
+
+def held_reason(hold: str | None) -> str:
+    """The reason's name for a hold: JobHeldAdmin for `scontrol hold` by an operator,
+    JobHeldUser otherwise."""
+    return "JobHeldAdmin" if hold == "admin" else "JobHeldUser"
+
+
 def hold_reason(rec: JobRecord) -> str:
     """The reason a held pending job shows: the description a requeuehold left, else the
-    hold's reason (JobHeldAdmin for `scontrol hold` by an operator, JobHeldUser otherwise)."""
-    if rec.reason == REQUEUE_HELD:
-        return REQUEUE_HELD
-    return "JobHeldAdmin" if rec.hold == "admin" else "JobHeldUser"
+    hold's reason."""
+    return REQUEUE_HELD if rec.reason == REQUEUE_HELD else held_reason(rec.hold)
 
 
 def reason_code(rec: JobRecord) -> str:
@@ -31,9 +56,7 @@ def reason_code(rec: JobRecord) -> str:
     the record shows a description instead: what sacct prints, and what squeue joins when
     pending array tasks fold into their meta record."""
     reason = rec.reason or "None"
-    if reason == REQUEUE_HELD:
-        return "JobHeldAdmin" if rec.hold == "admin" else "JobHeldUser"
-    return reason
+    return held_reason(rec.hold) if reason == REQUEUE_HELD else reason
 
 
 def term_status(term: DependencyTerm, targets: Sequence[JobRecord], now: float,

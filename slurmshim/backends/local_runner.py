@@ -22,7 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-from .._dataclass import replace
 from ..model import JobRecord, JobState, StepRecord
 from ..runtime.common import kill_session, read_json, request_signal
 from ..runtime.descriptor import ENV_FILE, ENV_START_TIME, placement_environ
@@ -366,19 +365,10 @@ class JobRun:
         return out
 
     def _requeued(self, rec: JobRecord, hold: bool, now: float) -> None:
-        from ..scheduling import REQUEUE_HELD
+        from ..scheduling import requeue_attempt, requeued_fields
         ledger = self.ctl.ledger
-        old = replace(rec)
-        old.state = JobState.REQUEUED
-        old.end_time = now
-        old.restarts = max(0, rec.restarts - 1)
-        ledger.add_history(old)
-        fields = dict(state=JobState.PENDING, start_time=None, end_time=None, node_list="",
-                      backend_id=None, exit_code=0, exit_signal=0, eligible_time=None,
-                      reason=REQUEUE_HELD if hold else "BeginTime", submit_time=now)
-        if hold:  # requeuehold: held as by its user (the controller set it at the requeue)
-            fields.update(hold="user", priority=0)
-        ledger.update(rec.job_id, **fields)
+        ledger.add_history(requeue_attempt(rec, now))
+        ledger.update(rec.job_id, **requeued_fields(hold, now))
 
 
 class Daemon:

@@ -1073,10 +1073,8 @@ class BatchBackend:
         """scontrol requeue, after the old Batch job has ended: PENDING again, resubmitted by
         the next kick/refresh (the controller already counted the restart).  The attempt that
         ran is kept as a REQUEUED record with its batch step (sacct -D)."""
-        from ...scheduling import REQUEUE_HELD
-        old = dataclasses.replace(rec)
-        old.state, old.end_time = JobState.REQUEUED, now
-        old.restarts = max(0, rec.restarts - 1)
+        from ...scheduling import requeue_attempt, requeued_fields
+        old = requeue_attempt(rec, now)
         if view is not None:
             old.start_time = rec.start_time or view.start_time
             old.end_time = view.end_time or now
@@ -1086,13 +1084,7 @@ class BatchBackend:
         step.exit_signal = (view.exit_signal if view is not None else 0) or 15
         self._attempt_step(ctl, step, plan or {})
         _kv_del(ctl, f"requeue:{rec.job_id}")
-        fields: dict[str, Any] = dict(state=JobState.PENDING, start_time=None, end_time=None,
-                                      node_list="", backend_id=None, exit_code=0, exit_signal=0,
-                                      eligible_time=None, submit_time=now,
-                                      reason=REQUEUE_HELD if hold else "BeginTime")
-        if hold:  # requeuehold: held as by its user (the controller set it at the requeue)
-            fields.update(hold="user", priority=0)
-        ctl.ledger.update(rec.job_id, **fields)
+        ctl.ledger.update(rec.job_id, **requeued_fields(hold, now))
         getattr(self, "_requeued_now", []).append(rec.job_id)
 
     def _resubmit(self, ctl, rec: JobRecord, base: int) -> None:
