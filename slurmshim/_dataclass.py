@@ -257,7 +257,7 @@ def replace(obj, /, **changes):
     """`dataclasses.replace`, without running the standard decorator (or importing its module)
     for a class marked here."""
     cls = type(obj)
-    fields = _all_fields(cls) if any(k in _unbuilt for k in cls.__mro__) else None
+    fields = _fields_here(cls)
     if fields is None:
         import dataclasses
         return dataclasses.replace(obj, **changes)
@@ -267,15 +267,19 @@ def replace(obj, /, **changes):
     return cls(**changes)
 
 
+def _fields_here(cls: type) -> dict[str, tuple[int, object]] | None:
+    """The fields of a class marked here (and not built the standard way), else None."""
+    return _all_fields(cls) if any(k in _unbuilt for k in cls.__mro__) else None
+
+
 class _NotHere(Exception):
     pass
 
 
 def _asdict_here(obj) -> dict:
-    cls = type(obj)
-    fields = _all_fields(cls) if any(k in _unbuilt for k in cls.__mro__) else None
+    fields = _fields_here(type(obj))
     if fields is None:
-        raise _NotHere
+        raise _NotHere                    # not ours: the standard function
     return {name: _asdict_value(getattr(obj, name)) for name in fields}
 
 
@@ -291,9 +295,7 @@ def _asdict_value(value):
         return kind(_asdict_value(v) for v in value)
     if kind is dict:
         return {_asdict_value(k): _asdict_value(v) for k, v in value.items()}
-    if any(k in _unbuilt for k in kind.__mro__):
-        return _asdict_here(value)
-    raise _NotHere                        # anything else: the standard function
+    return _asdict_here(value)            # a dataclass of ours, else _NotHere
 
 
 # -- the standard decorator, when it is needed ---------------------------------------------------
