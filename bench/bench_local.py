@@ -149,9 +149,8 @@ def main() -> None:
            timed(script_cmd("squeue"), env_p, str(base), runs,
                  before=lambda: forget_listing(st)), 150, startup)
     report("sbatch --hold, 10,000 jobs in the ledger",
-           timed(script_cmd("sbatch") + ["--hold", "--wrap=true"], env_p, str(base), runs), 200,
-           startup)
-    count("sbatch --hold", script_cmd("sbatch") + ["--hold", "--wrap=true"], env_p)
+           timed(sbatch_hold, env_p, str(base), runs), 200, startup)
+    count("sbatch --hold", sbatch_hold, env_p)
 
     st2 = base / "finished"
     st2.mkdir()
@@ -161,8 +160,7 @@ def main() -> None:
            timed(script_cmd("squeue"), env_f, str(base), runs), 150, startup)
     count("squeue", script_cmd("squeue"), env_f)
     report("sbatch --hold, 10,100 jobs in the ledger",
-           timed(script_cmd("sbatch") + ["--hold", "--wrap=true"], env_f, str(base), runs), 200,
-           startup)
+           timed(sbatch_hold, env_f, str(base), runs), 200, startup)
 
     tasks = 200 if args.quick else 1000
     st3 = base / "array"
